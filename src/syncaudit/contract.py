@@ -1,0 +1,377 @@
+"""The connector contract: the only thing the core knows about an external system.
+
+A connector is built from its validated settings, needs no database, and speaks in frozen values:
+
+- `pull(cursors, full=...)` streams `Change`s: item upserts and removals, and `Checkpoint`s that
+  carry a stream's new cursor. The sync runner commits everything before a checkpoint *with* that
+  cursor, so a crash resumes from the last checkpoint without loss or duplicates. A connector that
+  (re)reads a stream from the start says so with `RoundStart`; the checkpoint that ends the round
+  has `round_complete=True`, and the runner marks the stream's records not seen in it as removed.
+- `locate(target)` finds the person live; `preview` says what erasing a record would do (dry run);
+  `erase` does it, idempotently; `verify` re-reads and returns what is still there.
+
+Every call may be repeated after a crash. Errors are `TransientError`, `PermanentError`,
+`AuthError` from `syncaudit.errors`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol, runtime_checkable
+
+from syncaudit.clock import Clock
+from syncaudit.errors import ConfigError
+
+# ---------------------------------------------------------------------------------------------
+# What a system is
+
+
+class TransferMechanism(enum.StrEnum):
+    EEA = "EEA"  # processed inside the EEA: no transfer
+    ADEQUACY = "adequacy"  # Art. 45 adequacy decision for the destination country
+    DPF = "DPF"  # EU-US Data Privacy Framework certification (Decision 2023/1795)
+    SCC = "SCC"  # standard contractual clauses 2021/914
+    BCR = "BCR"  # binding corporate rules
+    DEROGATION = "art49"  # Art. 49 derogation
+    UNKNOWN = "unknown"  # nothing recorded yet: reported as a finding
+
+
+@dataclass(frozen=True, kw_only=True)
+class SystemProfile:
+    """Where a system processes data and on what safeguard; feeds the transfer report."""
+
+    vendor: str
+    country: str  # ISO 3166-1 alpha-2 of the processing location
+    transfer_mechanism: TransferMechanism = TransferMechanism.UNKNOWN
+    transfer_reference: str = ""
+    transfer_checked: date | None = None
+    data_categories: tuple[str, ...] = ()
+    sub_processor_countries: tuple[str, ...] = ()
+    role: str = "processor"
+
+
+class Capability(enum.StrEnum):
+    PULL = "pull"  # pull() streams the system's records
+    ERASE = "erase"  # erase() removes data through an API
+    MANUAL = "manual"  # erasure is a manual step the operator confirms
+    LEGAL_HOLD = "legal_hold"  # erase() answers retained (the law requires keeping the records)
+    OBJECT = "object"  # unsubscribe() stops marketing without deleting
+    EXPORT = "export"  # export() returns the live data of a record (right of access)
+
+
+# ---------------------------------------------------------------------------------------------
+# What a pull yields
+
+
+class RecordKind(enum.StrEnum):
+    CONTACT = "contact"  # an address-book entry holding the address
+    EVENT_ORGANIZER = "event_organizer"  # organiser of a calendar entry
+    EVENT_ATTENDEE = "event_attendee"  # invited attendee of a calendar entry
+    EVENT_MENTION = "event_mention"  # named in a calendar entry's subject/location, not invited
+    AUDIENCE_MEMBER = "audience_member"  # member of a marketing audience (any status)
+    INVOICE_BUYER = "invoice_buyer"  # buyer on an invoice (accounting record)
+    INVOICE_RECIPIENT = "invoice_recipient"  # invoice recipient / delivery / contact person
+    MANUAL = "manual"  # listed by the operator for a manual system
+
+
+@dataclass(frozen=True, kw_only=True)
+class Observation:
+    """One person seen in one item. `email` is raw: the core normalises it (one normaliser)."""
+
+    kind: RecordKind
+    email: str | None  # None for a mention found by name only
+    name: str | None = None
+    role: str | None = None  # e.g. "required", "organizer", "subscribed", "buyer"
+    when: datetime | None = None  # the record's own date (event start, invoice date, sign-up)
+    # Small, non-sensitive facts shown to the operator (mailbox, folder, status, invoice number).
+    # Never bodies, notes, phone numbers, addresses or identity codes.
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemUpsert:
+    """The complete current set of people in one item; replaces what the index had for it.
+
+    `free_text` (e.g. an event's subject and location) is scanned by the core for the full names
+    of known subjects, which become EVENT_MENTION records. It is never stored.
+    """
+
+    stream: str
+    external_id: str
+    observations: tuple[Observation, ...]
+    free_text: str | None = None
+    # Connector-private ids needed to act on the item later (mailbox, folder id, audience id);
+    # stored on the index records and handed back as RecordRef.locator. Never personal data.
+    locator: Mapping[str, str] = field(default_factory=dict)
+    legal_hold_until: date | None = None  # accounting records: the end of the retention period
+    legal_basis: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemRemoved:
+    stream: str
+    external_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoundStart:
+    """The connector reads `stream` from the start; records not seen before completion are gone."""
+
+    stream: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checkpoint:
+    """Commit point: everything yielded so far for `stream` is durable together with `cursor`."""
+
+    stream: str
+    cursor: str
+    round_complete: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamProblem:
+    """A stream (e.g. one file) could not be read; the rest of the pull goes on."""
+
+    stream: str
+    message: str
+
+
+Change = ItemUpsert | ItemRemoved | RoundStart | Checkpoint | StreamProblem
+
+
+# ---------------------------------------------------------------------------------------------
+# Erasure
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordRef:
+    """A record in a system, as the engine stores it in a task. No plaintext beyond `label`."""
+
+    system: str
+    kind: RecordKind
+    external_id: str
+    stream: str = ""
+    # Connector-private facts needed to act on the record later (mailbox, audience id, folder).
+    # Values must not be personal data: ids only.
+    locator: Mapping[str, str] = field(default_factory=dict)
+    label: str = ""  # e.g. "invoice 1001", "event 2026-03-02" — shown to the operator
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErasureTarget:
+    """Who is erased. Lives only in memory while an erasure request is open."""
+
+    email: str  # normalised
+    pseudonym: str
+    names: tuple[str, ...] = ()  # display names known for the person (for redaction)
+
+
+class Action(enum.StrEnum):
+    DELETE = "delete"  # the record is permanently deleted
+    REDACT = "redact"  # the person is removed from the record; the record stays
+    RETAIN = "retain"  # kept under a legal obligation (restricted)
+    MANUAL = "manual"  # an operator must do it and confirm
+    NONE = "none"  # nothing to do (already absent)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannedAction:
+    ref: RecordRef
+    action: Action
+    explanation: str = ""
+    notifies: tuple[str, ...] = ()  # who the system will send a notification to, if anyone
+
+
+class OutcomeStatus(enum.StrEnum):
+    ERASED = "erased"  # removed (deleted or redacted) by this call
+    ALREADY_ABSENT = "already_absent"  # nothing was there: the idempotent repeat
+    RETAINED = "retained"  # kept by law: legal_basis and retained_until say why and how long
+    AWAITING_MANUAL = "awaiting_manual"  # an operator must act and confirm
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    status: OutcomeStatus
+    ref: RecordRef
+    detail: str = ""
+    legal_basis: str | None = None
+    retained_until: date | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# The connector and its plugin
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """One configured system. Built by its plugin from validated settings."""
+
+    name: str
+    profile: SystemProfile
+    capabilities: frozenset[Capability]
+
+    def check(self) -> str:
+        """Connection test; returns a one-line description of what was reached."""
+        ...
+
+    def pull(self, cursors: Mapping[str, str], *, full: bool = False) -> Iterator[Change]: ...
+
+    def locate(self, target: ErasureTarget) -> list[RecordRef]: ...
+
+    def preview(self, ref: RecordRef, target: ErasureTarget) -> PlannedAction: ...
+
+    def erase(self, ref: RecordRef, target: ErasureTarget) -> Outcome: ...
+
+    def verify(self, target: ErasureTarget, refs: Sequence[RecordRef]) -> list[RecordRef]:
+        """What is still there of the person (refs given plus a fresh look-up), legal holds
+        excluded. Empty means verified."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class SupportsExport(Protocol):
+    """Capability EXPORT: the live data of a record, for the right of access (Art. 15/20)."""
+
+    def export(self, ref: RecordRef, target: ErasureTarget) -> Mapping[str, Any]:
+        """JSON-serialisable fields the system holds about the person in this record."""
+        ...
+
+
+@runtime_checkable
+class SupportsObjection(Protocol):
+    """Capability OBJECT: stop direct marketing (Art. 21) without deleting anything."""
+
+    def unsubscribe(self, ref: RecordRef, target: ErasureTarget) -> Outcome: ...
+
+
+class ConnectorPlugin(Protocol):
+    """What an entry point in the group `syncaudit.connectors` names."""
+
+    kind: str
+
+    def parse_settings(self, raw: Mapping[str, Any], *, path: str, env: Mapping[str, str]) -> Any:
+        """Validate this system's table of the config; raise ConfigError listing every problem
+        with its key path (`path` is e.g. "systems[1]")."""
+        ...
+
+    def create(
+        self, name: str, settings: Any, profile: SystemProfile, *, clock: Clock
+    ) -> Connector: ...
+
+    def default_profile(self, settings: Any) -> SystemProfile:
+        """Vendor, country and safeguard when the operator did not give them."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers every plugin uses to validate its table
+
+
+class SettingsReader:
+    """Reads one config table, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, raw: Mapping[str, Any], path: str, env: Mapping[str, str]) -> None:
+        self.raw = raw
+        self.path = path
+        self.env = env
+        self.problems: list[str] = []
+        self._used: set[str] = set()
+
+    def _get(self, key: str, default: Any) -> Any:
+        self._used.add(key)
+        return self.raw.get(key, default)
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(f"{self.path}.{key}: {message}")
+
+    def string(self, key: str, default: str | None = None, *, required: bool = False) -> str:
+        value = self._get(key, default)
+        if value is None or (required and value == ""):
+            if required:
+                self.problem(key, "is required")
+            return default or ""
+        if not isinstance(value, str):
+            self.problem(key, f"must be a string, got {type(value).__name__}")
+            return default or ""
+        return value
+
+    def integer(self, key: str, default: int, *, minimum: int | None = None) -> int:
+        value = self._get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(key, f"must be a whole number, got {value!r}")
+            return default
+        if minimum is not None and value < minimum:
+            self.problem(key, f"must be at least {minimum}, got {value}")
+            return default
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self._get(key, default)
+        if not isinstance(value, bool):
+            self.problem(key, f"must be true or false, got {value!r}")
+            return default
+        return value
+
+    def string_list(self, key: str, default: Sequence[str] = ()) -> tuple[str, ...]:
+        value = self._get(key, list(default))
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(key, "must be a list of strings")
+            return tuple(default)
+        return tuple(value)
+
+    def table(self, key: str) -> dict[str, Any]:
+        value = self._get(key, {})
+        if not isinstance(value, dict):
+            self.problem(key, 'must be a table, e.g. { a = "b" }')
+            return {}
+        return dict(value)
+
+    def choice(self, key: str, default: str, choices: Sequence[str]) -> str:
+        value = self.string(key, default)
+        if value not in choices:
+            self.problem(key, f"must be one of {', '.join(choices)}, got {value!r}")
+            return default
+        return value
+
+    def secret(self, key: str, *, required: bool = True) -> str:
+        """`key` names an environment variable (keys end in `_env`); returns its value."""
+        var = self.string(key, required=required)
+        if not var:
+            return ""
+        value = self.env.get(var, "")
+        if not value and required:
+            self.problem(key, f"environment variable {var} is not set")
+        return value
+
+    def finish(self, *, allowed_extra: Sequence[str] = ()) -> None:
+        """Raise ConfigError with every problem; unknown keys are problems too (typos)."""
+        known = self._used | set(allowed_extra) | COMMON_SYSTEM_KEYS
+        for key in self.raw:
+            if key not in known:
+                self.problems.append(f"{self.path}.{key}: unknown key (typo?)")
+        if self.problems:
+            raise ConfigError(self.problems)
+
+
+# Keys every [[systems]] table takes; the core reads them, plugins ignore them.
+COMMON_SYSTEM_KEYS = frozenset(
+    {
+        "name",
+        "type",
+        "country",
+        "vendor",
+        "transfer_mechanism",
+        "transfer_reference",
+        "transfer_checked",
+        "data_categories",
+        "sub_processor_countries",
+        "sync_interval",
+        "enabled",
+    }
+)

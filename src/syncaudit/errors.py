@@ -1,0 +1,117 @@
+"""One exception tree, grouped by what the caller must do.
+
+    SyncauditError                 -- base; every error carries `next_step` for the operator
+    ├── ConfigError                -- fix the configuration file or environment (exit 2)
+    ├── UsageError                 -- fix the command line (exit 2)
+    ├── InvalidEmail               -- the given address cannot be an email address (exit 2)
+    ├── InputFileError             -- an untrusted input file was rejected; others go on
+    ├── DatabaseError              -- the database cannot be opened, locked, or is too new
+    └── ConnectorError             -- raised by connectors; the engine decides from the subclass
+        ├── TransientError         -- retry later (429, 5xx, timeouts); may carry retry_after
+        ├── PermanentError         -- retrying will not help; surface to the operator
+        └── AuthError              -- credentials rejected/expired: system unhealthy, nothing done
+
+Messages never contain plaintext personal data: name people by pseudonym.
+"""
+
+from __future__ import annotations
+
+
+class SyncauditError(Exception):
+    """Base of every error syncaudit raises on purpose."""
+
+    exit_code = 1
+    default_next_step = "Run with -v for details, or see docs/troubleshooting.md."
+
+    def __init__(self, message: str, *, next_step: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.next_step = next_step or self.default_next_step
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(SyncauditError):
+    """The configuration is invalid; `problems` lists every problem found, with its key path."""
+
+    exit_code = 2
+    default_next_step = "Fix the configuration file (see config.example.toml) and run again."
+
+    def __init__(self, problems: list[str], *, source: str = "configuration") -> None:
+        self.problems = list(problems)
+        text = f"{source}: {len(self.problems)} problem(s):\n" + "\n".join(
+            f"  - {p}" for p in self.problems
+        )
+        super().__init__(text)
+
+
+class UsageError(SyncauditError):
+    exit_code = 2
+    default_next_step = "See `syncaudit --help`."
+
+
+class InvalidEmail(SyncauditError, ValueError):
+    """An address failed normalisation; `reason` says why (never echoes the address)."""
+
+    exit_code = 2
+    default_next_step = "Check the address for typos; it must look like name@domain.tld."
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid email address: {reason}")
+        self.reason = reason
+
+
+class InputFileError(SyncauditError):
+    """An input file was rejected. Other files are still processed; nothing stored is lost."""
+
+    default_next_step = "Ask the sender for a corrected export; the other files were processed."
+
+    def __init__(self, file: str, reason: str, *, where: str | None = None) -> None:
+        location = f" ({where})" if where else ""
+        super().__init__(f"{file}{location}: {reason}")
+        self.file = file
+        self.reason = reason
+        self.where = where
+
+
+class DatabaseError(SyncauditError):
+    default_next_step = "Check [database].url and that the database is reachable."
+
+
+class ConnectorError(SyncauditError):
+    """Raised by connectors. `system` is the configured system name, filled in by the core."""
+
+    def __init__(
+        self, message: str, *, next_step: str | None = None, system: str | None = None
+    ) -> None:
+        super().__init__(message, next_step=next_step)
+        self.system = system
+
+
+class TransientError(ConnectorError):
+    """Worth retrying: throttling, 5xx, timeouts. `retry_after` is the server's hint in seconds."""
+
+    default_next_step = "Nothing to do: syncaudit retries with backoff."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        next_step: str | None = None,
+        system: str | None = None,
+    ) -> None:
+        super().__init__(message, next_step=next_step, system=system)
+        self.retry_after = retry_after
+
+
+class PermanentError(ConnectorError):
+    default_next_step = "Look at the system named in the message; retrying will not help."
+
+
+class AuthError(ConnectorError):
+    default_next_step = (
+        "Renew the credentials of this system (see the *_env keys in the config) and run "
+        "`syncaudit check`."
+    )

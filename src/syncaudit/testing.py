@@ -1,0 +1,363 @@
+"""Test support shipped inside the package: an in-memory connector and the contract test suite.
+
+Every connector's tests subclass `ConnectorContract` and provide one fixture, `contract_system`,
+returning a `ContractSystem` (a connector wired to its simulator with one known person in it).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, ClassVar
+
+import pytest
+
+from syncaudit.clock import Clock
+from syncaudit.contract import (
+    Action,
+    Capability,
+    Change,
+    Checkpoint,
+    Connector,
+    ErasureTarget,
+    ItemRemoved,
+    ItemUpsert,
+    Observation,
+    Outcome,
+    OutcomeStatus,
+    PlannedAction,
+    RecordKind,
+    RecordRef,
+    RoundStart,
+    SettingsReader,
+    SystemProfile,
+    TransferMechanism,
+)
+from syncaudit.errors import TransientError
+from syncaudit.identity import Pseudonymizer, normalize_email
+
+CONTRACT_KEY = b"contract-test-key-0123456789abcdef"
+
+
+def target_for(email: str, names: Sequence[str] = ()) -> ErasureTarget:
+    normalized = normalize_email(email)
+    return ErasureTarget(
+        email=normalized,
+        pseudonym=Pseudonymizer(CONTRACT_KEY).of_normalized(normalized),
+        names=tuple(names),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# An in-memory connector
+
+
+@dataclass
+class FakeItem:
+    external_id: str
+    people: list[tuple[str, str]]  # (email, name)
+    version: int = 0
+
+
+@dataclass
+class FakeSystem:
+    """The remote state behind FakeConnector, shared so tests can change it out of band."""
+
+    items: dict[str, FakeItem] = field(default_factory=dict)
+    version: int = 0
+    removed: dict[str, int] = field(default_factory=dict)
+    fail_next: list[Exception] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    erase_calls: list[str] = field(default_factory=list)
+
+    def put(self, external_id: str, *people: tuple[str, str]) -> None:
+        self.version += 1
+        self.items[external_id] = FakeItem(external_id, list(people), self.version)
+        self.removed.pop(external_id, None)
+
+    def delete(self, external_id: str) -> None:
+        if self.items.pop(external_id, None) is not None:
+            self.version += 1
+            self.removed[external_id] = self.version
+
+    def _maybe_fail(self, call: str) -> None:
+        self.calls.append(call)
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+
+
+class FakeConnector:
+    """A connector over a FakeSystem: one stream, integer-version cursor, pages of `page_size`."""
+
+    STREAM = "items"
+
+    def __init__(
+        self,
+        name: str,
+        system: FakeSystem,
+        *,
+        page_size: int = 100,
+        profile: SystemProfile | None = None,
+        legal_hold: bool = False,
+        manual: bool = False,
+    ) -> None:
+        self.name = name
+        self.system = system
+        self.page_size = page_size
+        self.legal_hold = legal_hold
+        self.manual = manual
+        self.profile = profile or SystemProfile(
+            vendor="Fake Oy", country="FI", transfer_mechanism=TransferMechanism.EEA
+        )
+        caps = {Capability.PULL}
+        caps.add(
+            Capability.MANUAL
+            if manual
+            else Capability.LEGAL_HOLD
+            if legal_hold
+            else Capability.ERASE
+        )
+        self.capabilities = frozenset(caps)
+
+    def check(self) -> str:
+        self.system._maybe_fail("check")
+        return f"fake system with {len(self.system.items)} items"
+
+    def pull(self, cursors: Mapping[str, str], *, full: bool = False) -> Iterator[Change]:
+        self.system._maybe_fail("pull")
+        since = 0 if full or self.STREAM not in cursors else int(cursors[self.STREAM])
+        if since == 0:
+            yield RoundStart(stream=self.STREAM)
+        changed = sorted(
+            (i for i in self.system.items.values() if i.version > since), key=lambda i: i.version
+        )
+        top = self.system.version
+        for batch in _batched(changed, self.page_size):
+            for item in batch:
+                yield ItemUpsert(
+                    stream=self.STREAM,
+                    external_id=item.external_id,
+                    observations=tuple(
+                        Observation(kind=RecordKind.CONTACT, email=e, name=n)
+                        for e, n in item.people
+                    ),
+                    free_text=" ".join(n for _, n in item.people),
+                    legal_hold_until=date(2032, 12, 31) if self.legal_hold else None,
+                    legal_basis="Accounting Act 2:10" if self.legal_hold else None,
+                )
+            yield Checkpoint(stream=self.STREAM, cursor=str(batch[-1].version))
+        if since:
+            for ext_id, version in sorted(self.system.removed.items()):
+                if version > since:
+                    yield ItemRemoved(stream=self.STREAM, external_id=ext_id)
+        yield Checkpoint(stream=self.STREAM, cursor=str(top), round_complete=since == 0)
+
+    def _refs_for(self, email: str) -> list[RecordRef]:
+        return [
+            RecordRef(
+                system=self.name,
+                kind=RecordKind.CONTACT,
+                external_id=i.external_id,
+                stream=self.STREAM,
+                label=f"item {i.external_id}",
+            )
+            for i in self.system.items.values()
+            if any(normalize_email(e) == email for e, _ in i.people)
+        ]
+
+    def locate(self, target: ErasureTarget) -> list[RecordRef]:
+        self.system._maybe_fail("locate")
+        return self._refs_for(target.email)
+
+    def preview(self, ref: RecordRef, target: ErasureTarget) -> PlannedAction:
+        action = (
+            Action.MANUAL if self.manual else Action.RETAIN if self.legal_hold else Action.DELETE
+        )
+        return PlannedAction(ref=ref, action=action, explanation=f"{action} {ref.label}")
+
+    def erase(self, ref: RecordRef, target: ErasureTarget) -> Outcome:
+        self.system._maybe_fail("erase")
+        if self.manual:
+            return Outcome(status=OutcomeStatus.AWAITING_MANUAL, ref=ref, detail="do it by hand")
+        if self.legal_hold:
+            return Outcome(
+                status=OutcomeStatus.RETAINED,
+                ref=ref,
+                legal_basis="Accounting Act 2:10",
+                retained_until=date(2032, 12, 31),
+            )
+        item = self.system.items.get(ref.external_id)
+        if item is None or not any(normalize_email(e) == target.email for e, _ in item.people):
+            return Outcome(status=OutcomeStatus.ALREADY_ABSENT, ref=ref)
+        self.system.erase_calls.append(ref.external_id)
+        remaining = [(e, n) for e, n in item.people if normalize_email(e) != target.email]
+        if remaining:
+            self.system.put(ref.external_id, *remaining)
+        else:
+            self.system.delete(ref.external_id)
+        return Outcome(status=OutcomeStatus.ERASED, ref=ref)
+
+    def verify(self, target: ErasureTarget, refs: Sequence[RecordRef]) -> list[RecordRef]:
+        self.system._maybe_fail("verify")
+        if self.legal_hold or self.manual:
+            return []
+        return self._refs_for(target.email)
+
+    def close(self) -> None:
+        pass
+
+
+def _batched(items: list[FakeItem], size: int) -> Iterator[list[FakeItem]]:
+    it = iter(items)
+    while batch := list(itertools.islice(it, size)):
+        yield batch
+
+
+class FakePlugin:
+    """Registered only by tests (`registry.register`). Systems are looked up by name."""
+
+    kind = "fake"
+    systems: ClassVar[dict[str, FakeSystem]] = {}
+
+    def parse_settings(self, raw: Mapping[str, Any], *, path: str, env: Mapping[str, str]) -> Any:
+        reader = SettingsReader(raw, path, env)
+        settings = {
+            "page_size": reader.integer("page_size", 100, minimum=1),
+            "mode": reader.choice("mode", "erase", ["erase", "legal_hold", "manual"]),
+        }
+        reader.finish()
+        return settings
+
+    def create(
+        self, name: str, settings: Any, profile: SystemProfile, *, clock: Clock
+    ) -> Connector:
+        system = self.systems.setdefault(name, FakeSystem())
+        return FakeConnector(
+            name,
+            system,
+            page_size=settings["page_size"],
+            profile=profile,
+            legal_hold=settings["mode"] == "legal_hold",
+            manual=settings["mode"] == "manual",
+        )
+
+    def default_profile(self, settings: Any) -> SystemProfile:
+        return SystemProfile(
+            vendor="Fake Oy", country="FI", transfer_mechanism=TransferMechanism.EEA
+        )
+
+
+def transient(retry_after: float | None = None) -> TransientError:
+    return TransientError("simulated throttling", retry_after=retry_after)
+
+
+# ---------------------------------------------------------------------------------------------
+# The contract suite
+
+
+@dataclass
+class ContractSystem:
+    connector: Connector
+    present_email: str  # in the system, in any case; the contract normalises
+    present_name: str
+    absent_email: str = "nobody.here@example.invalid"
+
+
+def drain(changes: Iterator[Change]) -> list[Change]:
+    return list(changes)
+
+
+def emails_in(changes: Sequence[Change]) -> set[str]:
+    out: set[str] = set()
+    for change in changes:
+        if isinstance(change, ItemUpsert):
+            out.update(normalize_email(o.email) for o in change.observations if o.email)
+    return out
+
+
+class ConnectorContract:
+    """Behaviour every connector must show. Subclass and define the `contract_system` fixture."""
+
+    def test_profile_names_a_country(self, contract_system: ContractSystem) -> None:
+        profile = contract_system.connector.profile
+        assert len(profile.country) == 2
+        assert profile.country.isupper()
+        assert profile.vendor
+
+    def test_full_pull_ends_each_stream_with_a_checkpoint(
+        self, contract_system: ContractSystem
+    ) -> None:
+        changes = drain(contract_system.connector.pull({}, full=True))
+        assert changes, "a full pull of a system with a person in it yields changes"
+        last_by_stream: dict[str, Change] = {}
+        for change in changes:
+            last_by_stream[change.stream] = change
+        for stream, last in last_by_stream.items():
+            assert isinstance(last, Checkpoint), f"stream {stream} does not end with a checkpoint"
+            json.dumps(last.cursor)  # cursors are storable text
+
+    def test_full_pull_contains_the_known_person(self, contract_system: ContractSystem) -> None:
+        changes = drain(contract_system.connector.pull({}, full=True))
+        assert normalize_email(contract_system.present_email) in emails_in(changes)
+
+    def test_incremental_pull_after_full_repeats_nothing_unchanged(
+        self, contract_system: ContractSystem
+    ) -> None:
+        first = drain(contract_system.connector.pull({}, full=True))
+        cursors = {c.stream: c.cursor for c in first if isinstance(c, Checkpoint)}
+        again = drain(contract_system.connector.pull(cursors))
+        assert not [c for c in again if isinstance(c, ItemUpsert)]
+
+    def test_locate_finds_the_person_and_nobody_else(self, contract_system: ContractSystem) -> None:
+        conn = contract_system.connector
+        found = conn.locate(target_for(contract_system.present_email))
+        assert found
+        assert all(ref.system == conn.name for ref in found)
+        assert conn.locate(target_for(contract_system.absent_email)) == []
+
+    def test_preview_changes_nothing(self, contract_system: ContractSystem) -> None:
+        conn = contract_system.connector
+        target = target_for(contract_system.present_email, [contract_system.present_name])
+        refs = conn.locate(target)
+        plans = [conn.preview(ref, target) for ref in refs]
+        assert all(isinstance(p, PlannedAction) for p in plans)
+        assert conn.locate(target) == refs
+
+    def test_erase_then_verify_then_repeat_is_idempotent(
+        self, contract_system: ContractSystem
+    ) -> None:
+        conn = contract_system.connector
+        target = target_for(contract_system.present_email, [contract_system.present_name])
+        refs = conn.locate(target)
+        first = [conn.erase(ref, target) for ref in refs]
+        assert {o.status for o in first} <= {
+            OutcomeStatus.ERASED,
+            OutcomeStatus.RETAINED,
+            OutcomeStatus.AWAITING_MANUAL,
+        }
+        for outcome in first:
+            if outcome.status is OutcomeStatus.RETAINED:
+                assert outcome.legal_basis
+                assert outcome.retained_until is not None
+        if Capability.MANUAL not in conn.capabilities:
+            assert conn.verify(target, refs) == []
+        second = [conn.erase(ref, target) for ref in refs]
+        for before, after in zip(first, second, strict=True):
+            if before.status is OutcomeStatus.ERASED:
+                assert after.status is OutcomeStatus.ALREADY_ABSENT
+            else:
+                assert after.status is before.status
+
+    def test_erasing_an_unknown_record_is_already_absent(
+        self, contract_system: ContractSystem
+    ) -> None:
+        conn = contract_system.connector
+        if Capability.ERASE not in conn.capabilities:
+            pytest.skip("this connector does not erase through an API")
+        target = target_for(contract_system.absent_email)
+        refs = conn.locate(target_for(contract_system.present_email))
+        outcomes = [conn.erase(ref, target) for ref in refs]
+        assert {o.status for o in outcomes} == {OutcomeStatus.ALREADY_ABSENT}
