@@ -170,6 +170,9 @@ class FakeConnector:
 
     def locate(self, target: ErasureTarget) -> list[RecordRef]:
         self.system._maybe_fail("locate")
+        if self.manual:  # nobody can look inside a manual system: always one manual step
+            return [RecordRef(system=self.name, kind=RecordKind.MANUAL, external_id="manual",
+                              label="manual check")]
         return self._refs_for(target.email)
 
     def preview(self, ref: RecordRef, target: ErasureTarget) -> PlannedAction:
@@ -361,3 +364,29 @@ class ConnectorContract:
         refs = conn.locate(target_for(contract_system.present_email))
         outcomes = [conn.erase(ref, target) for ref in refs]
         assert {o.status for o in outcomes} == {OutcomeStatus.ALREADY_ABSENT}
+
+
+# ---------------------------------------------------------------------------------------------
+# Building an App for tests through the real configuration path
+
+
+def make_settings(
+    database_url: str,
+    systems: Sequence[Mapping[str, Any]],
+    *,
+    key: bytes = CONTRACT_KEY,
+    extra: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Any:
+    from syncaudit import registry
+    from syncaudit.config import parse_config
+
+    registry.register(FakePlugin())
+    raw: dict[str, Any] = {
+        "database": {"url": database_url},
+        "identity": {"key_env": "SYNCAUDIT_TEST_KEY"},
+        "systems": [dict(s) for s in systems],
+        **(extra or {}),
+    }
+    environment = {"SYNCAUDIT_TEST_KEY": key.hex(), **(env or {})}
+    return parse_config(raw, environment, source=None)

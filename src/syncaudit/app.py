@@ -1,0 +1,214 @@
+"""The core facade the CLI and the daemon call: settings, database, connectors, one clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import func, select
+
+from syncaudit import registry
+from syncaudit.clock import Clock, default_clock, utc
+from syncaudit.config import Settings, SystemConfig
+from syncaudit.contract import Capability, Connector
+from syncaudit.db import Database
+from syncaudit.errors import ConnectorError, InvalidEmail
+from syncaudit.identity import Pseudonymizer, normalize_email
+from syncaudit.models import Record, Subject, SyncRun, Tombstone
+from syncaudit.sync import SyncReport, run_sync
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckResult:
+    system: str
+    ok: bool
+    message: str
+    next_step: str = ""
+
+
+class App:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or default_clock()
+        self.pseudo = Pseudonymizer(settings.identity_key)
+        self._connectors: dict[str, Connector] = {}
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.settings.database_url)
+
+    def close(self) -> None:
+        for connector in self._connectors.values():
+            connector.close()
+        self._connectors.clear()
+        if "db" in self.__dict__:
+            self.db.dispose()
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- systems ----------------------------------------------------------------------------
+
+    def connector(self, name: str) -> Connector:
+        if name not in self._connectors:
+            system = self.settings.system(name)
+            plugin = registry.plugin_for(system.type)
+            self._connectors[name] = plugin.create(
+                system.name, system.settings, system.profile, clock=self.clock
+            )
+        return self._connectors[name]
+
+    def systems(self, names: Iterable[str] = ()) -> list[SystemConfig]:
+        wanted = list(names)
+        if wanted:
+            return [self.settings.system(n) for n in wanted]
+        return [s for s in self.settings.systems if s.enabled]
+
+    def check(self) -> list[CheckResult]:
+        results = []
+        for system in self.systems():
+            try:
+                message = self.connector(system.name).check()
+                results.append(CheckResult(system=system.name, ok=True, message=message))
+            except ConnectorError as exc:
+                results.append(
+                    CheckResult(
+                        system=system.name, ok=False, message=str(exc), next_step=exc.next_step
+                    )
+                )
+        return results
+
+    def sync(
+        self,
+        names: Iterable[str] = (),
+        *,
+        full: bool = False,
+        progress: Callable[[str, int], None] | None = None,
+    ) -> list[SyncReport]:
+        from syncaudit.erasure.resurrection import ResurrectionGuard
+
+        guard = ResurrectionGuard(self)
+        reports = []
+        for system in self.systems(names):
+            connector = self.connector(system.name)
+            if Capability.PULL not in connector.capabilities:
+                continue
+            report = run_sync(
+                self.db,
+                connector,
+                pseudonymizer=self.pseudo,
+                clock=self.clock,
+                full=full,
+                on_resurrection=guard,
+                progress=_bind(progress, system.name),
+            )
+            reports.append(report)
+        return reports
+
+    def systems_overview(self) -> list[dict[str, Any]]:
+        from syncaudit.regions import safeguard_status
+
+        out = []
+        with self.db.session() as s:
+            for system in self.settings.systems:
+                last_ok = s.scalar(
+                    select(func.max(SyncRun.finished_at)).where(
+                        SyncRun.system == system.name, SyncRun.status.in_(["ok", "partial"])
+                    )
+                )
+                subjects = s.scalar(
+                    select(func.count(func.distinct(Record.subject_id))).where(
+                        Record.system == system.name, Record.removed_at.is_(None)
+                    )
+                )
+                p = system.profile
+                out.append(
+                    {
+                        "name": system.name,
+                        "type": system.type,
+                        "vendor": p.vendor,
+                        "country": p.country,
+                        "safeguard": safeguard_status(p),
+                        "mechanism": str(p.transfer_mechanism),
+                        "last_sync": utc(last_ok).isoformat() if last_ok else None,
+                        "subjects": subjects or 0,
+                        "enabled": system.enabled,
+                    }
+                )
+        return out
+
+    # -- subjects ---------------------------------------------------------------------------
+
+    def pseudonym_of(self, email: str) -> tuple[str, str]:
+        normalized = normalize_email(email)
+        return normalized, self.pseudo.of_normalized(normalized)
+
+    def subject(self, email: str) -> dict[str, Any]:
+        """Where a person appears: per system and record (from the index, no network)."""
+        normalized, pseudonym = self.pseudonym_of(email)
+        with self.db.session() as s:
+            subject = s.scalar(select(Subject).where(Subject.pseudonym == pseudonym))
+            erased = s.get(Tombstone, pseudonym)
+            view: dict[str, Any] = {
+                "email": normalized,
+                "pseudonym": self.pseudo.short(pseudonym),
+                "found": subject is not None,
+                "erased_by": erased.request_id if erased else None,
+                "records": [],
+            }
+            if subject is None:
+                return view
+            view.update(
+                display_name=subject.display_name,
+                first_seen=_iso(subject.first_seen),
+                last_seen=_iso(subject.last_seen),
+            )
+            rows = s.scalars(
+                select(Record)
+                .where(Record.subject_id == subject.id)
+                .order_by(Record.system, Record.kind, Record.external_id)
+            )
+            view["records"] = [_record_view(r) for r in rows]
+        return view
+
+
+def _bind(progress: Callable[[str, int], None] | None, system: str) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    return lambda count: progress(system, count)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return utc(value).isoformat() if value else None
+
+
+def _record_view(r: Record) -> dict[str, Any]:
+    return {
+        "system": r.system,
+        "kind": r.kind,
+        "external_id": r.external_id,
+        "stream": r.stream,
+        "name": r.name,
+        "role": r.role,
+        "date": _iso(r.record_date),
+        "details": r.details,
+        "first_seen": _iso(r.first_seen),
+        "last_seen": _iso(r.last_seen),
+        "removed_at": _iso(r.removed_at),
+        "legal_hold_until": r.legal_hold_until.isoformat() if r.legal_hold_until else None,
+        "legal_basis": r.legal_basis,
+        "restricted": r.restricted_at is not None,
+    }
+
+
+def valid_email_or_none(text: str) -> str | None:
+    try:
+        return normalize_email(text)
+    except InvalidEmail:
+        return None

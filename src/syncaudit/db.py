@@ -1,0 +1,120 @@
+"""Opening the database: engine set-up, SQLite hardening, and migrations applied on start."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import structlog
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from syncaudit.errors import DatabaseError
+
+log = structlog.get_logger("syncaudit.db")
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def sqlite_path(url: URL) -> Path | None:
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
+
+
+def _create_private_file(path: Path) -> None:
+    """The database holds personal data: create it readable by its owner only (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+    elif path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("db.file_permissions_too_open", mode=oct(path.stat().st_mode & 0o777))
+
+
+def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+    cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    # secure_delete: erased rows are overwritten with zeros, not left in free pages.
+    for pragma in (
+        "journal_mode=WAL",
+        "foreign_keys=ON",
+        "secure_delete=ON",
+        "synchronous=NORMAL",
+        "busy_timeout=10000",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def make_engine(url_text: str) -> Engine:
+    url = make_url(url_text)
+    path = sqlite_path(url)
+    if path is not None:
+        _create_private_file(path)
+    if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    engine = create_engine(url, future=True, pool_pre_ping=url.get_backend_name() != "sqlite")
+    if url.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision`; an old database is upgraded in place, never recreated."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
+    except OperationalError as exc:
+        raise DatabaseError(
+            f"cannot open or upgrade the database: {exc.orig}",
+            next_step="Check [database].url, the file's permissions, and that PostgreSQL runs.",
+        ) from None
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        try:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except OperationalError:
+            return None
+        except Exception:  # PostgreSQL: relation does not exist
+            return None
+
+
+class Database:
+    """An engine with its migrations applied and a session factory."""
+
+    def __init__(self, url: str, *, migrate_on_open: bool = True) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        if migrate_on_open:
+            migrate(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def session(self) -> Session:
+        return self.sessions()
+
+    def compact_after_purge(self) -> None:
+        """Make purged bytes really gone: checkpoint the WAL (SQLite) or VACUUM (PostgreSQL)."""
+        if self.is_sqlite:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                for table in ("subjects", "records", "erasure_requests", "erasure_tasks"):
+                    conn.exec_driver_sql(f"VACUUM {table}")
+
+    def dispose(self) -> None:
+        self.engine.dispose()

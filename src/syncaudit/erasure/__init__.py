@@ -1,0 +1,1 @@
+"""Erasure: requests, the planner, the leased worker, verification, forgetting, resurrection."""

@@ -1,0 +1,321 @@
+"""Creating erasure requests, the dry-run plan, listings and manual confirmation."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from syncaudit import audit
+from syncaudit.clock import utc
+from syncaudit.contract import Capability, ErasureTarget, PlannedAction
+from syncaudit.erasure.refs import index_refs, merge
+from syncaudit.erasure.states import OPEN_REQUEST_STATES, RequestState, TaskState
+from syncaudit.errors import ConnectorError, UsageError
+from syncaudit.models import ErasureRequest, ErasureTask, Subject
+
+if TYPE_CHECKING:
+    from syncaudit.app import App
+
+
+def new_request_id(now: datetime) -> str:
+    return f"E-{now:%Y%m%d}-{secrets.token_hex(3)}"
+
+
+def target_for(app: App, email: str) -> ErasureTarget:
+    normalized, pseudonym = app.pseudonym_of(email)
+    with app.db.session() as s:
+        names = _known_names(s, pseudonym)
+    return ErasureTarget(email=normalized, pseudonym=pseudonym, names=tuple(names))
+
+
+def _known_names(session: Session, pseudonym: str) -> list[str]:
+    from syncaudit.models import Record
+
+    subject = session.scalar(select(Subject).where(Subject.pseudonym == pseudonym))
+    if subject is None:
+        return []
+    names = {subject.display_name} if subject.display_name else set()
+    names.update(
+        n
+        for n in session.scalars(
+            select(Record.name).where(Record.subject_id == subject.id, Record.name.is_not(None))
+        )
+        if n
+    )
+    return sorted(names, key=lambda n: (-len(n), n))
+
+
+# -- the dry run ------------------------------------------------------------------------------
+
+
+@dataclass
+class SystemPlan:
+    system: str
+    actions: list[PlannedAction] = field(default_factory=list)
+    error: str | None = None
+    manual: bool = False
+
+
+def plan(app: App, email: str) -> list[SystemPlan]:
+    """What an erasure would do, from a live look-up in every system plus the index."""
+    target = target_for(app, email)
+    plans = []
+    for system in app.systems():
+        entry = SystemPlan(system=system.name)
+        try:
+            connector = app.connector(system.name)
+            entry.manual = Capability.MANUAL in connector.capabilities
+            with app.db.session() as s:
+                known = index_refs(s, target.pseudonym, system.name)
+            refs = merge(connector.locate(target), known)
+            entry.actions = [connector.preview(ref, target) for ref in refs]
+        except ConnectorError as exc:
+            entry.error = f"{exc} — {exc.next_step}"
+        plans.append(entry)
+    return plans
+
+
+# -- submitting -------------------------------------------------------------------------------
+
+
+def submit(
+    app: App,
+    email: str,
+    *,
+    reason: str | None = None,
+    received_at: datetime | None = None,
+    origin: str = "operator",
+    systems: list[str] | None = None,
+    session: Session | None = None,
+) -> str:
+    """Store the request and one pending task per system; the worker plans and acts."""
+    now = app.clock.now()
+    received = utc(received_at) if received_at else now
+    if received > now + timedelta(minutes=5):
+        raise UsageError(
+            "--received-at is in the future",
+            next_step="Give the time the person asked, e.g. 2026-03-01T14:30+02:00.",
+        )
+    target = target_for(app, email)
+    names = systems or [s.name for s in app.systems()]
+    request_id = new_request_id(now)
+    deadline = received + timedelta(hours=app.settings.erasure.deadline_hours)
+
+    def write(s: Session) -> None:
+        s.add(
+            ErasureRequest(
+                id=request_id,
+                kind="erasure",
+                pseudonym=target.pseudonym,
+                email=target.email,
+                names=list(target.names),
+                reason=reason,
+                origin=origin,
+                received_at=received,
+                deadline=deadline,
+                created_at=now,
+                state=RequestState.RECEIVED,
+            )
+        )
+        for name in names:
+            s.add(
+                ErasureTask(
+                    request_id=request_id,
+                    system=name,
+                    state=TaskState.PENDING,
+                    refs=None,
+                    outcomes=[],
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        s.flush()
+        audit.append(
+            s,
+            "request.received",
+            at=now,
+            subject=target.pseudonym,
+            request_id=request_id,
+            origin=origin,
+            systems=names,
+            received_at=received.isoformat(),
+            deadline=deadline.isoformat(),
+        )
+
+    if session is not None:
+        write(session)
+    else:
+        with app.db.session() as s, s.begin():
+            write(s)
+    return request_id
+
+
+def open_request_for(session: Session, pseudonym: str) -> ErasureRequest | None:
+    return session.scalar(
+        select(ErasureRequest).where(
+            ErasureRequest.pseudonym == pseudonym,
+            ErasureRequest.kind == "erasure",
+            ErasureRequest.state.in_([str(s) for s in OPEN_REQUEST_STATES]),
+        )
+    )
+
+
+# -- manual confirmation ------------------------------------------------------------------------
+
+
+def confirm(app: App, request_id: str, system: str, note: str | None = None) -> None:
+    from syncaudit.erasure.worker import finish_request_if_done
+
+    now = app.clock.now()
+    with app.db.session() as s, s.begin():
+        task = s.scalar(
+            select(ErasureTask).where(
+                ErasureTask.request_id == request_id, ErasureTask.system == system
+            )
+        )
+        if task is None:
+            raise UsageError(
+                f"no task for system {system!r} in request {request_id}",
+                next_step="See `syncaudit erasure show ID` for its systems.",
+            )
+        if task.state != TaskState.AWAITING_MANUAL:
+            raise UsageError(
+                f"task {system} of {request_id} is {task.state}, not awaiting manual confirmation",
+                next_step="Nothing to confirm.",
+            )
+        task.state = TaskState.VERIFIED
+        task.confirmed_note = note
+        task.finished_at = task.updated_at = now
+        task.outcomes = [{**o, "status": "confirmed"} for o in task.outcomes or []]
+        request = s.get(ErasureRequest, request_id)
+        assert request is not None
+        audit.append(
+            s,
+            "task.confirmed",
+            at=now,
+            subject=request.pseudonym,
+            request_id=request_id,
+            system=system,
+            note=note or "",
+        )
+    finish_request_if_done(app, request_id)
+
+
+def retry(app: App, request_id: str, system: str | None = None) -> int:
+    """Put failed tasks back in the queue (after the operator fixed the cause)."""
+    now = app.clock.now()
+    with app.db.session() as s, s.begin():
+        query = select(ErasureTask).where(
+            ErasureTask.request_id == request_id, ErasureTask.state == TaskState.FAILED
+        )
+        if system:
+            query = query.where(ErasureTask.system == system)
+        tasks = list(s.scalars(query))
+        for task in tasks:
+            task.state, task.attempts, task.next_attempt_at = TaskState.PENDING, 0, None
+            task.updated_at = now
+            audit.append(
+                s, "task.retry_requested", at=now, request_id=request_id, system=task.system
+            )
+        return len(tasks)
+
+
+# -- listings --------------------------------------------------------------------------------
+
+
+def summary(request: ErasureRequest, tasks: list[ErasureTask], now: datetime) -> dict[str, Any]:
+    deadline = utc(request.deadline)
+    completed = utc(request.completed_at) if request.completed_at else None
+    return {
+        "id": request.id,
+        "kind": request.kind,
+        "state": request.state,
+        "origin": request.origin,
+        "received_at": utc(request.received_at).isoformat(),
+        "deadline": deadline.isoformat(),
+        "hours_left": None if completed else round((deadline - now).total_seconds() / 3600, 1),
+        "completed_at": completed.isoformat() if completed else None,
+        "within_deadline": None if completed is None else completed <= deadline,
+        "breached_at": utc(request.breached_at).isoformat() if request.breached_at else None,
+        "tasks": [
+            {
+                "system": t.system,
+                "state": t.state,
+                "attempts": t.attempts,
+                "result": task_result(t),
+                "last_error": t.last_error,
+                "next_attempt_at": utc(t.next_attempt_at).isoformat()
+                if t.next_attempt_at
+                else None,
+                "outcomes": t.outcomes,
+                "instructions": t.instructions,
+                "finished_at": utc(t.finished_at).isoformat() if t.finished_at else None,
+            }
+            for t in tasks
+        ],
+    }
+
+
+def task_result(task: ErasureTask) -> str:
+    """One word per system: erased, already_absent, retained, confirmed, or the state."""
+    if task.state != TaskState.VERIFIED:
+        return str(task.state)
+    statuses = {o.get("status") for o in task.outcomes or []}
+    for word in ("confirmed", "retained", "erased"):
+        if word in statuses:
+            return word
+    return "already_absent"
+
+
+def list_requests(
+    app: App, *, open_only: bool = False, kind: str | None = None
+) -> list[dict[str, Any]]:
+    now = app.clock.now()
+    with app.db.session() as s:
+        query = select(ErasureRequest).order_by(ErasureRequest.received_at)
+        if open_only:
+            query = query.where(ErasureRequest.state.in_([str(x) for x in OPEN_REQUEST_STATES]))
+        if kind:
+            query = query.where(ErasureRequest.kind == kind)
+        out = []
+        for request in s.scalars(query):
+            tasks = list(
+                s.scalars(
+                    select(ErasureTask)
+                    .where(ErasureTask.request_id == request.id)
+                    .order_by(ErasureTask.system)
+                )
+            )
+            out.append(summary(request, tasks, now))
+        return out
+
+
+def show(app: App, request_id: str) -> dict[str, Any]:
+    from syncaudit.models import AuditEntry
+
+    with app.db.session() as s:
+        request = s.get(ErasureRequest, request_id)
+        if request is None:
+            raise UsageError(f"no request {request_id}", next_step="See `syncaudit erasures`.")
+        tasks = list(
+            s.scalars(
+                select(ErasureTask)
+                .where(ErasureTask.request_id == request_id)
+                .order_by(ErasureTask.system)
+            )
+        )
+        view = summary(request, tasks, app.clock.now())
+        view["timeline"] = [
+            {"at": utc(e.at).isoformat(), "event": e.event, "system": e.system, "seq": e.seq}
+            for e in s.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.request_id == request_id)
+                .order_by(AuditEntry.seq)
+            )
+        ]
+        return view

@@ -1,0 +1,595 @@
+"""Runs one connector's pull into the subject index.
+
+Changes are buffered until a `Checkpoint`; the buffer is then applied set-wise and committed in the
+same transaction as the stream's new cursor, so a crash resumes from the last checkpoint without
+losing or duplicating anything (every write is an idempotent upsert keyed by the item).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from syncaudit.clock import Clock
+from syncaudit.contract import (
+    Change,
+    Checkpoint,
+    Connector,
+    ItemRemoved,
+    ItemUpsert,
+    RecordKind,
+    RoundStart,
+    StreamProblem,
+)
+from syncaudit.db import Database
+from syncaudit.errors import ConnectorError
+from syncaudit.identity import Pseudonymizer, try_normalize_email
+from syncaudit.mentions import NameMatcher
+from syncaudit.models import Record, Subject, SyncRun, SyncState, Tombstone
+
+log = structlog.get_logger("syncaudit.sync")
+FLUSH_ITEMS = 5000  # apply (without moving a cursor) when a connector checkpoints rarely
+CHUNK = 500  # bound on IN (...) lists
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeenAgain:
+    """A tombstoned address met in a pull. `email` is only ever held in memory."""
+
+    system: str
+    stream: str
+    external_id: str
+    kind: RecordKind
+    pseudonym: str
+    email: str
+    locator: dict[str, str]
+
+
+ResurrectionHandler = Callable[[Session, Sequence[SeenAgain], datetime], None]
+
+
+@dataclass
+class SyncReport:
+    system: str
+    status: str = "ok"
+    items: int = 0
+    records: int = 0
+    removals: int = 0
+    problems: list[str] = field(default_factory=list)
+    skipped_invalid: int = 0
+    resurrections: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Row:
+    subject_id: int
+    kind: str
+    name: str | None
+    role: str | None
+    when: datetime | None
+    details: dict[str, str]
+
+
+def chunks(values: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class SyncRunner:
+    def __init__(
+        self,
+        db: Database,
+        connector: Connector,
+        *,
+        pseudonymizer: Pseudonymizer,
+        clock: Clock,
+        on_resurrection: ResurrectionHandler | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.connector = connector
+        self.system = connector.name
+        self.pseudo = pseudonymizer
+        self.clock = clock
+        self.on_resurrection = on_resurrection
+        self.progress = progress
+        self._subject_ids: dict[str, int] = {}
+        self._matcher: NameMatcher | None = None
+        self._rounds: dict[str, tuple[int, bool]] = {}
+
+    # -- public -----------------------------------------------------------------------------
+
+    def run(self, *, full: bool = False) -> SyncReport:
+        report = SyncReport(system=self.system)
+        started = self.clock.now()
+        run_id = self._start_run(full, started)
+        try:
+            with self.db.session() as session:
+                cursors = self._load_state(session)
+            buffer: list[Change] = []
+            for change in self.connector.pull({} if full else cursors, full=full):
+                buffer.append(change)
+                if isinstance(change, Checkpoint) or len(buffer) >= FLUSH_ITEMS:
+                    self._apply(buffer, report)
+                    buffer = []
+            if buffer:
+                self._apply(buffer, report)
+        except ConnectorError as exc:
+            exc.system = self.system
+            report.status = "failed"
+            self._finish_run(run_id, report, started, error=f"{type(exc).__name__}: {exc}")
+            raise
+        except BaseException:
+            report.status = "failed"
+            self._finish_run(run_id, report, started, error="interrupted")
+            raise
+        if report.problems:
+            report.status = "partial"
+        self._finish_run(run_id, report, started)
+        return report
+
+    # -- bookkeeping ------------------------------------------------------------------------
+
+    def _start_run(self, full: bool, started: datetime) -> int:
+        with self.db.session() as session, session.begin():
+            run = SyncRun(system=self.system, full=full, started_at=started, status="running")
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def _finish_run(
+        self, run_id: int, report: SyncReport, started: datetime, error: str | None = None
+    ) -> None:
+        finished = self.clock.now()
+        report.seconds = (finished - started).total_seconds()
+        with self.db.session() as session, session.begin():
+            run = session.get(SyncRun, run_id)
+            if run is None:
+                return
+            run.finished_at = finished
+            run.status = report.status
+            run.upserts = report.items
+            run.removals = report.removals
+            run.problems = len(report.problems)
+            run.error = error
+        log.info(
+            "sync.finished",
+            system=self.system,
+            status=report.status,
+            items=report.items,
+            records=report.records,
+            removals=report.removals,
+            problems=len(report.problems),
+            resurrections=report.resurrections,
+            seconds=round(report.seconds, 3),
+        )
+
+    def _load_state(self, session: Session) -> dict[str, str]:
+        rows = session.scalars(select(SyncState).where(SyncState.system == self.system))
+        cursors: dict[str, str] = {}
+        for row in rows:
+            self._rounds[row.stream] = (row.round_id, row.round_open)
+            if row.cursor is not None:
+                cursors[row.stream] = row.cursor
+        return cursors
+
+    # -- applying a page --------------------------------------------------------------------
+
+    def _apply(self, changes: list[Change], report: SyncReport) -> None:
+        now = self.clock.now()
+        with self.db.session() as session, session.begin():
+            upserts: list[ItemUpsert] = []
+            for change in changes:
+                if isinstance(change, ItemUpsert):
+                    upserts.append(change)
+                    continue
+                self._upsert_items(session, upserts, now, report)
+                upserts = []
+                if isinstance(change, RoundStart):
+                    self._start_round(session, change.stream, now)
+                elif isinstance(change, ItemRemoved):
+                    report.removals += self._remove_item(session, change, now)
+                elif isinstance(change, Checkpoint):
+                    self._checkpoint(session, change, now, report)
+                elif isinstance(change, StreamProblem):
+                    report.problems.append(f"{change.stream}: {change.message}")
+                    log.warning(
+                        "sync.stream_problem",
+                        system=self.system,
+                        stream=change.stream,
+                        problem=change.message,
+                    )
+            self._upsert_items(session, upserts, now, report)
+        if self.progress:
+            self.progress(report.items)
+
+    def _round(self, session: Session, stream: str, now: datetime) -> int:
+        if stream not in self._rounds:
+            state = session.get(SyncState, (self.system, stream))
+            if state is None:
+                state = SyncState(
+                    system=self.system,
+                    stream=stream,
+                    cursor=None,
+                    round_id=0,
+                    round_open=False,
+                    updated_at=now,
+                )
+                session.add(state)
+                session.flush()
+            self._rounds[stream] = (state.round_id, state.round_open)
+        return self._rounds[stream][0]
+
+    def _state(self, session: Session, stream: str, now: datetime) -> SyncState:
+        self._round(session, stream, now)
+        state = session.get(SyncState, (self.system, stream))
+        assert state is not None
+        return state
+
+    def _start_round(self, session: Session, stream: str, now: datetime) -> None:
+        state = self._state(session, stream, now)
+        state.round_id += 1
+        state.round_open = True
+        state.updated_at = now
+        self._rounds[stream] = (state.round_id, True)
+
+    def _checkpoint(
+        self, session: Session, change: Checkpoint, now: datetime, report: SyncReport
+    ) -> None:
+        state = self._state(session, change.stream, now)
+        state.cursor = change.cursor
+        state.updated_at = now
+        if change.round_complete and state.round_open:
+            result = session.execute(
+                update(Record)
+                .where(
+                    Record.system == self.system,
+                    Record.stream == change.stream,
+                    Record.seen_round < state.round_id,
+                    Record.removed_at.is_(None),
+                )
+                .values(removed_at=now)
+            )
+            report.removals += _rowcount(result)
+            state.round_open = False
+        self._rounds[change.stream] = (state.round_id, state.round_open)
+
+    def _remove_item(self, session: Session, change: ItemRemoved, now: datetime) -> int:
+        result = session.execute(
+            update(Record)
+            .where(
+                Record.system == self.system,
+                Record.stream == change.stream,
+                Record.external_id == change.external_id,
+                Record.removed_at.is_(None),
+            )
+            .values(removed_at=now)
+        )
+        return _rowcount(result)
+
+    # -- the hot path -----------------------------------------------------------------------
+
+    def _upsert_items(
+        self, session: Session, items: list[ItemUpsert], now: datetime, report: SyncReport
+    ) -> None:
+        if not items:
+            return
+        page = _Page.of(items, self.pseudo, report)
+        page.tombstoned = self._tombstoned(session, sorted(page.pseudonyms()))
+        self._ensure_subjects(session, page, now)
+        desired, seen_again, activity = self._desired_rows(session, items, page)
+        report.items += len(items)
+        report.records += self._write_records(session, desired, now, report)
+        self._touch_subjects(session, activity)
+        if seen_again:
+            report.resurrections += len(seen_again)
+            log.warning(
+                "sync.resurrection",
+                system=self.system,
+                count=len(seen_again),
+                subjects=sorted({s.pseudonym[:12] for s in seen_again}),
+            )
+            if self.on_resurrection is not None:
+                self.on_resurrection(session, seen_again, now)
+
+    def _desired_rows(
+        self, session: Session, items: list[ItemUpsert], page: _Page
+    ) -> tuple[dict[tuple[str, str], _Item], list[SeenAgain], dict[int, datetime]]:
+        desired: dict[tuple[str, str], _Item] = {}
+        seen_again: list[SeenAgain] = []
+        activity: dict[int, datetime] = {}
+        for item in items:
+            rows: dict[tuple[str, int], _Row] = {}
+            for obs in item.observations:
+                ident = page.identities.get(obs.email) if obs.email else None
+                if ident is None:
+                    continue
+                normalized, pseudonym = ident
+                held = pseudonym in page.tombstoned
+                if held and item.legal_hold_until is None:
+                    seen_again.append(
+                        SeenAgain(
+                            system=self.system,
+                            stream=item.stream,
+                            external_id=item.external_id,
+                            kind=obs.kind,
+                            pseudonym=pseudonym,
+                            email=normalized,
+                            locator=dict(item.locator),
+                        )
+                    )
+                    continue
+                sid = self._subject_ids[pseudonym]
+                rows[(obs.kind.value, sid)] = _Row(
+                    subject_id=sid,
+                    kind=obs.kind.value,
+                    name=None if held else obs.name,
+                    role=obs.role,
+                    when=obs.when,
+                    details=dict(obs.details),
+                )
+                if obs.when is not None and not held:
+                    prior = activity.get(sid)
+                    activity[sid] = obs.when if prior is None else max(prior, obs.when)
+            if item.free_text:
+                present = {sid for _, sid in rows}
+                for sid in self._name_matcher(session).find(item.free_text) - present:
+                    rows[(RecordKind.EVENT_MENTION.value, sid)] = _Row(
+                        subject_id=sid,
+                        kind=RecordKind.EVENT_MENTION.value,
+                        name=None,
+                        role="mentioned",
+                        when=None,
+                        details={},
+                    )
+            desired[(item.stream, item.external_id)] = _Item(item, rows)
+        return desired, seen_again, activity
+
+    def _tombstoned(self, session: Session, pseudonyms: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for part in chunks(pseudonyms):
+            found.update(
+                session.scalars(select(Tombstone.pseudonym).where(Tombstone.pseudonym.in_(part)))
+            )
+        return found
+
+    def _ensure_subjects(self, session: Session, page: _Page, now: datetime) -> None:
+        wanted = page.subjects()
+        missing = [p for p in wanted if p not in self._subject_ids]
+        for part in chunks(missing):
+            for sid, pseudonym, name in session.execute(
+                select(Subject.id, Subject.pseudonym, Subject.display_name).where(
+                    Subject.pseudonym.in_(part)
+                )
+            ):
+                self._subject_ids[pseudonym] = sid
+                if name is None and page.names.get(pseudonym):
+                    session.execute(
+                        update(Subject)
+                        .where(Subject.id == sid)
+                        .values(display_name=page.names[pseudonym])
+                    )
+        new = [p for p in missing if p not in self._subject_ids]
+        if new:
+            session.execute(
+                insert(Subject),
+                [
+                    {
+                        "pseudonym": p,
+                        "email": wanted[p],
+                        "display_name": page.names.get(p),
+                        "first_seen": now,
+                        "last_seen": now,
+                    }
+                    for p in new
+                ],
+            )
+            for part in chunks(new):
+                for sid, pseudonym in session.execute(
+                    select(Subject.id, Subject.pseudonym).where(Subject.pseudonym.in_(part))
+                ):
+                    self._subject_ids[pseudonym] = sid
+            if self._matcher is not None:
+                for p in new:
+                    self._matcher.add(self._subject_ids[p], page.names.get(p))
+        ids = [self._subject_ids[p] for p in wanted]
+        for start in range(0, len(ids), CHUNK):
+            session.execute(
+                update(Subject)
+                .where(Subject.id.in_(ids[start : start + CHUNK]))
+                .values(last_seen=now)
+            )
+
+    def _touch_subjects(self, session: Session, activity: dict[int, datetime]) -> None:
+        if not activity:
+            return
+        table = Subject.__table__.c
+        session.connection().execute(
+            update(Subject)
+            .where(table.id == bindparam("sid"))
+            .where(table.last_activity.is_(None) | (table.last_activity < bindparam("d")))
+            .values(last_activity=bindparam("d")),
+            [{"sid": sid, "d": when} for sid, when in activity.items()],
+        )
+
+    def _name_matcher(self, session: Session) -> NameMatcher:
+        if self._matcher is None:
+            rows = session.execute(
+                select(Subject.id, Subject.display_name).where(Subject.display_name.is_not(None))
+            )
+            self._matcher = NameMatcher.of((sid, name) for sid, name in rows)
+        return self._matcher
+
+    def _existing(
+        self, session: Session, desired: dict[tuple[str, str], _Item]
+    ) -> dict[tuple[str, str], dict[tuple[str, int], tuple[int, bool]]]:
+        """(stream, external id) -> (kind, subject id) -> (record id, restricted)."""
+        by_stream: dict[str, list[str]] = {}
+        for stream, external_id in desired:
+            by_stream.setdefault(stream, []).append(external_id)
+        existing: dict[tuple[str, str], dict[tuple[str, int], tuple[int, bool]]] = {}
+        for stream, ids in by_stream.items():
+            for part in chunks(ids):
+                for rid, ext, kind, sid, restricted in session.execute(
+                    select(
+                        Record.id,
+                        Record.external_id,
+                        Record.kind,
+                        Record.subject_id,
+                        Record.restricted_at,
+                    ).where(
+                        Record.system == self.system,
+                        Record.stream == stream,
+                        Record.external_id.in_(part),
+                    )
+                ):
+                    existing.setdefault((stream, ext), {})[(kind, sid)] = (
+                        rid,
+                        restricted is not None,
+                    )
+        return existing
+
+    def _write_records(
+        self,
+        session: Session,
+        desired: dict[tuple[str, str], _Item],
+        now: datetime,
+        report: SyncReport,
+    ) -> int:
+        existing = self._existing(session, desired)
+        inserts: list[dict[str, object]] = []
+        updates: list[dict[str, object]] = []
+        gone: list[int] = []
+        for key, wanted in desired.items():
+            item = wanted.item
+            round_id = self._round(session, key[0], now)
+            have = existing.get(key, {})
+            for row_key, row in wanted.rows.items():
+                values: dict[str, object] = {
+                    "name": row.name,
+                    "role": row.role,
+                    "record_date": row.when,
+                    "details": row.details,
+                    "locator": dict(item.locator),
+                    "last_seen": now,
+                    "seen_round": round_id,
+                    "removed_at": None,
+                    "legal_hold_until": item.legal_hold_until,
+                    "legal_basis": item.legal_basis,
+                }
+                if row_key in have:
+                    rid, restricted = have[row_key]
+                    if restricted:
+                        values["name"] = None
+                    updates.append({"id": rid, **values})
+                else:
+                    inserts.append(
+                        {
+                            "subject_id": row.subject_id,
+                            "system": self.system,
+                            "stream": key[0],
+                            "external_id": key[1],
+                            "kind": row.kind,
+                            "first_seen": now,
+                            **values,
+                        }
+                    )
+            gone.extend(rid for rk, (rid, _) in have.items() if rk not in wanted.rows)
+        if inserts:
+            session.execute(insert(Record), inserts)
+        if updates:
+            session.execute(update(Record), updates)
+        for start in range(0, len(gone), CHUNK):
+            result = session.execute(
+                update(Record)
+                .where(Record.id.in_(gone[start : start + CHUNK]), Record.removed_at.is_(None))
+                .values(removed_at=now)
+            )
+            report.removals += _rowcount(result)
+        return len(inserts) + len(updates)
+
+
+def _rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass
+class _Item:
+    item: ItemUpsert
+    rows: dict[tuple[str, int], _Row]
+
+
+@dataclass
+class _Page:
+    """The identities of one page: every raw address normalised and pseudonymised once."""
+
+    identities: dict[str, tuple[str, str]]  # raw email -> (normalised, pseudonym)
+    names: dict[str, str | None]
+    emails: dict[str, str]
+    held: set[str]  # pseudonyms met in legal-hold items
+    tombstoned: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, items: list[ItemUpsert], pseudo: Pseudonymizer, report: SyncReport) -> _Page:
+        page = cls(identities={}, names={}, emails={}, held=set())
+        for item in items:
+            for obs in item.observations:
+                if obs.email is None:
+                    continue
+                ident = page.identities.get(obs.email)
+                if ident is None:
+                    normalized = try_normalize_email(obs.email)
+                    if normalized is None:
+                        report.skipped_invalid += 1
+                        continue
+                    ident = (normalized, pseudo.of_normalized(normalized))
+                    page.identities[obs.email] = ident
+                pseudonym = ident[1]
+                page.emails[pseudonym] = ident[0]
+                if item.legal_hold_until is not None:
+                    page.held.add(pseudonym)
+                if obs.name and (
+                    page.names.get(pseudonym) is None or obs.kind is RecordKind.CONTACT
+                ):
+                    page.names[pseudonym] = obs.name
+        return page
+
+    def pseudonyms(self) -> set[str]:
+        return set(self.emails)
+
+    def subjects(self) -> dict[str, str | None]:
+        """Subjects to store: plaintext for the living, a bare reference for tombstoned holds."""
+        out: dict[str, str | None] = {}
+        for pseudonym, email in self.emails.items():
+            if pseudonym not in self.tombstoned:
+                out[pseudonym] = email
+            elif pseudonym in self.held:
+                out[pseudonym] = None
+                self.names[pseudonym] = None
+        return out
+
+
+def run_sync(
+    db: Database,
+    connector: Connector,
+    *,
+    pseudonymizer: Pseudonymizer,
+    clock: Clock,
+    full: bool = False,
+    on_resurrection: ResurrectionHandler | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SyncReport:
+    return SyncRunner(
+        db,
+        connector,
+        pseudonymizer=pseudonymizer,
+        clock=clock,
+        on_resurrection=on_resurrection,
+        progress=progress,
+    ).run(full=full)
