@@ -16,9 +16,9 @@ from syncaudit.errors import ConfigError, InvalidEmail
 
 MAX_LENGTH = 254
 _LOCAL_MAX = 64
-# RFC 5322 dot-atom characters for the local part (quoted local parts are refused: nobody uses them
-# in a customer register, and they make "the same address" ambiguous).
-_LOCAL_RE = re.compile(r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
+# RFC 5322 dot-atom characters plus Unicode letters (RFC 6531: "matti.meikäläinen@..." exists).
+# Quoted local parts are refused: nobody uses them in a customer register.
+_LOCAL_RE = re.compile(r"^[\w!#$%&'*+/=?^`{|}~.-]+$")
 _LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 PSEUDONYM_HEX = 64
 MIN_KEY_BYTES = 16

@@ -24,7 +24,15 @@ def plugin_for(kind: str) -> ConnectorPlugin:
     if kind in _extra:
         return _extra[kind]
     for ep in entry_points(group=GROUP, name=kind):
-        plugin: ConnectorPlugin = ep.load()
+        try:
+            plugin: ConnectorPlugin = ep.load()
+        except ImportError as exc:
+            raise ConfigError(
+                [
+                    f"connector type {kind!r} is installed but cannot be loaded ({exc}); "
+                    "reinstall syncaudit"
+                ]
+            ) from None
         return plugin
     raise ConfigError(
         [f"no connector of type {kind!r}; installed types: {', '.join(available_kinds())}"]

@@ -127,14 +127,18 @@ class FakeConnector:
         return f"fake system with {len(self.system.items)} items"
 
     def pull(self, cursors: Mapping[str, str], *, full: bool = False) -> Iterator[Change]:
+        """Cursor "N": changes after version N. "round:N": a full round interrupted after N."""
         self.system._maybe_fail("pull")
-        since = 0 if full or self.STREAM not in cursors else int(cursors[self.STREAM])
-        if since == 0:
+        cursor = "" if full else cursors.get(self.STREAM, "")
+        in_round = not cursor or cursor.startswith("round:")
+        since = int(cursor.removeprefix("round:") or 0)
+        if not cursor:
             yield RoundStart(stream=self.STREAM)
         changed = sorted(
             (i for i in self.system.items.values() if i.version > since), key=lambda i: i.version
         )
         top = self.system.version
+        prefix = "round:" if in_round else ""
         for batch in _batched(changed, self.page_size):
             for item in batch:
                 yield ItemUpsert(
@@ -148,12 +152,12 @@ class FakeConnector:
                     legal_hold_until=date(2032, 12, 31) if self.legal_hold else None,
                     legal_basis="Accounting Act 2:10" if self.legal_hold else None,
                 )
-            yield Checkpoint(stream=self.STREAM, cursor=str(batch[-1].version))
-        if since:
+            yield Checkpoint(stream=self.STREAM, cursor=f"{prefix}{batch[-1].version}")
+        if not in_round:
             for ext_id, version in sorted(self.system.removed.items()):
                 if version > since:
                     yield ItemRemoved(stream=self.STREAM, external_id=ext_id)
-        yield Checkpoint(stream=self.STREAM, cursor=str(top), round_complete=since == 0)
+        yield Checkpoint(stream=self.STREAM, cursor=str(top), round_complete=in_round)
 
     def _refs_for(self, email: str) -> list[RecordRef]:
         return [
@@ -171,8 +175,14 @@ class FakeConnector:
     def locate(self, target: ErasureTarget) -> list[RecordRef]:
         self.system._maybe_fail("locate")
         if self.manual:  # nobody can look inside a manual system: always one manual step
-            return [RecordRef(system=self.name, kind=RecordKind.MANUAL, external_id="manual",
-                              label="manual check")]
+            return [
+                RecordRef(
+                    system=self.name,
+                    kind=RecordKind.MANUAL,
+                    external_id="manual",
+                    label="manual check",
+                )
+            ]
         return self._refs_for(target.email)
 
     def preview(self, ref: RecordRef, target: ErasureTarget) -> PlannedAction:

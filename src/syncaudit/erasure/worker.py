@@ -7,9 +7,10 @@ that repeat harmless (`already_absent`). Retry decisions are stored on the task,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -399,6 +400,17 @@ class Worker:
         )
 
 
+def release_stale_leases(app: App) -> int:
+    """On SQLite only one worker runs (the lock proves it): any lease left is a dead worker's."""
+    with app.db.session() as s, s.begin():
+        result = s.execute(
+            update(ErasureTask)
+            .where(ErasureTask.state == TaskState.RUNNING)
+            .values(state=TaskState.PENDING, lease_owner=None, lease_expires_at=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
 def finish_request_if_done(app: App, request_id: str) -> bool:
     """When every task is verified: complete, forget the person, keep the tombstone."""
     now = app.clock.now()
@@ -443,3 +455,20 @@ def complete_request(s: Session, request: ErasureRequest, now: datetime) -> None
         within_deadline=within,
         retained_records=retained,
     )
+
+
+@contextlib.contextmanager
+def worker_slot(app: App) -> Iterator[Worker]:
+    """A Worker allowed to run here: on SQLite it holds the database's worker lock."""
+    from syncaudit.db import sqlite_path
+    from syncaudit.locks import WorkerLock
+
+    path = sqlite_path(app.db.engine.url)
+    if path is None:
+        yield Worker(app)
+        return
+    with WorkerLock(path):
+        released = release_stale_leases(app)
+        if released:
+            log.info("erasure.stale_leases_released", tasks=released)
+        yield Worker(app)
