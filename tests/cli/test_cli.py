@@ -138,7 +138,7 @@ def _loaded(argv: list[str], env: dict[str, str] | None = None) -> set[str]:
         env=env,
         timeout=60,
     )
-    line = [x for x in out.stdout.splitlines() if x.startswith("LOADED=")][0]
+    line = next(x for x in out.stdout.splitlines() if x.startswith("LOADED="))
     return {m for m in line.removeprefix("LOADED=").split(",") if m}
 
 

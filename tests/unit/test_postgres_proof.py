@@ -15,7 +15,8 @@ def test_postgres_run_happened(postgres_url: str) -> None:
         version = conn.execute(text("SHOW server_version")).scalar()
         tables = conn.execute(
             text(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
             )
         ).scalar()
     db.dispose()
