@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from syncaudit.clock import Clock
+from syncaudit.bulk import insert_rows
+from syncaudit.clock import Clock, utc
 from syncaudit.contract import (
     Change,
     Checkpoint,
@@ -35,6 +36,7 @@ from syncaudit.models import Record, Subject, SyncRun, SyncState, Tombstone
 log = structlog.get_logger("syncaudit.sync")
 FLUSH_ITEMS = 5000  # apply (without moving a cursor) when a connector checkpoints rarely
 CHUNK = 500  # bound on IN (...) lists
+IDENTITY_CACHE = 200_000  # raw addresses remembered across pages of one run
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,6 +102,7 @@ class SyncRunner:
         self.on_resurrection = on_resurrection
         self.progress = progress
         self._subject_ids: dict[str, int] = {}
+        self._identities: dict[str, tuple[str, str] | None] = {}  # raw -> (normalised, pseudonym)
         self._matcher: NameMatcher | None = None
         self._rounds: dict[str, tuple[int, bool]] = {}
 
@@ -280,7 +283,9 @@ class SyncRunner:
     ) -> None:
         if not items:
             return
-        page = _Page.of(items, self.pseudo, report)
+        if len(self._identities) > IDENTITY_CACHE:
+            self._identities.clear()
+        page = _Page.of(items, self.pseudo, report, self._identities)
         page.tombstoned = self._tombstoned(session, sorted(page.pseudonyms()))
         self._ensure_subjects(session, page, now)
         desired, seen_again, activity = self._desired_rows(session, items, page)
@@ -326,9 +331,9 @@ class SyncRunner:
                     )
                     continue
                 sid = self._subject_ids[pseudonym]
-                rows[(obs.kind.value, sid)] = _Row(
+                rows[(obs.kind, sid)] = _Row(
                     subject_id=sid,
-                    kind=obs.kind.value,
+                    kind=obs.kind,
                     name=None if held else obs.name,
                     role=obs.role,
                     when=obs.when,
@@ -377,28 +382,20 @@ class SyncRunner:
                     )
         new = [p for p in missing if p not in self._subject_ids]
         if new:
-            session.execute(
-                insert(Subject),
-                [
-                    {
-                        "pseudonym": p,
-                        "email": wanted[p],
-                        "display_name": page.names.get(p),
-                        "first_seen": now,
-                        "last_seen": now,
-                    }
-                    for p in new
-                ],
+            created = insert_rows(
+                session.connection(),
+                SUBJECTS,
+                _SUBJECT_COLUMNS,
+                [(p, wanted[p], page.names.get(p), now, now) for p in new],
+                returning=("id", "pseudonym"),
             )
-            for part in chunks(new):
-                for sid, pseudonym in session.execute(
-                    select(Subject.id, Subject.pseudonym).where(Subject.pseudonym.in_(part))
-                ):
-                    self._subject_ids[pseudonym] = sid
+            for sid, pseudonym in created:
+                self._subject_ids[pseudonym] = sid
             if self._matcher is not None:
                 for p in new:
                     self._matcher.add(self._subject_ids[p], page.names.get(p))
-        ids = [self._subject_ids[p] for p in wanted]
+        fresh = set(new)
+        ids = [self._subject_ids[p] for p in wanted if p not in fresh]
         for start in range(0, len(ids), CHUNK):
             session.execute(
                 update(Subject)
@@ -428,30 +425,24 @@ class SyncRunner:
 
     def _existing(
         self, session: Session, desired: dict[tuple[str, str], _Item]
-    ) -> dict[tuple[str, str], dict[tuple[str, int], tuple[int, bool]]]:
-        """(stream, external id) -> (kind, subject id) -> (record id, restricted)."""
+    ) -> dict[tuple[str, str], dict[tuple[str, int], _Existing]]:
+        """(stream, external id) -> (kind, subject id) -> what the index holds now."""
         by_stream: dict[str, list[str]] = {}
         for stream, external_id in desired:
             by_stream.setdefault(stream, []).append(external_id)
-        existing: dict[tuple[str, str], dict[tuple[str, int], tuple[int, bool]]] = {}
+        existing: dict[tuple[str, str], dict[tuple[str, int], _Existing]] = {}
         for stream, ids in by_stream.items():
             for part in chunks(ids):
-                for rid, ext, kind, sid, restricted in session.execute(
-                    select(
-                        Record.id,
-                        Record.external_id,
-                        Record.kind,
-                        Record.subject_id,
-                        Record.restricted_at,
-                    ).where(
+                for row in session.execute(
+                    select(*_EXISTING_COLUMNS).where(
                         Record.system == self.system,
                         Record.stream == stream,
                         Record.external_id.in_(part),
                     )
                 ):
-                    existing.setdefault((stream, ext), {})[(kind, sid)] = (
-                        rid,
-                        restricted is not None,
+                    rid, ext, kind, sid, restricted, removed, *content = row
+                    existing.setdefault((stream, ext), {})[(kind, sid)] = _Existing(
+                        rid, restricted is not None, removed is not None, tuple(content)
                     )
         return existing
 
@@ -462,57 +453,132 @@ class SyncRunner:
         now: datetime,
         report: SyncReport,
     ) -> int:
+        """Insert new rows, rewrite changed ones, and only touch the unchanged majority."""
         existing = self._existing(session, desired)
-        inserts: list[dict[str, object]] = []
-        updates: list[dict[str, object]] = []
+        inserts: list[tuple[object, ...]] = []
+        changed: list[dict[str, object]] = []
+        touched: dict[int, list[int]] = {}  # round id -> unchanged record ids
         gone: list[int] = []
         for key, wanted in desired.items():
             item = wanted.item
             round_id = self._round(session, key[0], now)
             have = existing.get(key, {})
             for row_key, row in wanted.rows.items():
-                values: dict[str, object] = {
-                    "name": row.name,
-                    "role": row.role,
-                    "record_date": row.when,
-                    "details": row.details,
-                    "locator": dict(item.locator),
-                    "last_seen": now,
-                    "seen_round": round_id,
-                    "removed_at": None,
-                    "legal_hold_until": item.legal_hold_until,
-                    "legal_basis": item.legal_basis,
-                }
-                if row_key in have:
-                    rid, restricted = have[row_key]
-                    if restricted:
-                        values["name"] = None
-                    updates.append({"id": rid, **values})
-                else:
+                current = have.get(row_key)
+                name = None if current is not None and current.restricted else row.name
+                content = (
+                    name,
+                    row.role,
+                    row.when,
+                    row.details,
+                    dict(item.locator),
+                    item.legal_hold_until,
+                    item.legal_basis,
+                )
+                if current is None:
                     inserts.append(
+                        (
+                            row.subject_id,
+                            self.system,
+                            key[0],
+                            key[1],
+                            row.kind,
+                            now,
+                            now,
+                            round_id,
+                            *content,
+                        )
+                    )
+                elif current.removed or not _same(current.content, content):
+                    changed.append(
                         {
-                            "subject_id": row.subject_id,
-                            "system": self.system,
-                            "stream": key[0],
-                            "external_id": key[1],
-                            "kind": row.kind,
-                            "first_seen": now,
-                            **values,
+                            "id": current.rid,
+                            "last_seen": now,
+                            "seen_round": round_id,
+                            "removed_at": None,
+                            **dict(zip(_CONTENT_KEYS, content, strict=True)),
                         }
                     )
-            gone.extend(rid for rk, (rid, _) in have.items() if rk not in wanted.rows)
-        if inserts:
-            session.execute(insert(Record), inserts)
-        if updates:
-            session.execute(update(Record), updates)
+                else:
+                    touched.setdefault(round_id, []).append(current.rid)
+            gone.extend(e.rid for rk, e in have.items() if rk not in wanted.rows and not e.removed)
+        insert_rows(session.connection(), RECORDS, _RECORD_COLUMNS, inserts)
+        if changed:
+            session.execute(update(Record), changed)
+        for round_id, ids in touched.items():
+            for start in range(0, len(ids), CHUNK):
+                session.execute(
+                    update(Record)
+                    .where(Record.id.in_(ids[start : start + CHUNK]))
+                    .values(last_seen=now, seen_round=round_id)
+                )
         for start in range(0, len(gone), CHUNK):
             result = session.execute(
                 update(Record)
-                .where(Record.id.in_(gone[start : start + CHUNK]), Record.removed_at.is_(None))
+                .where(Record.id.in_(gone[start : start + CHUNK]))
                 .values(removed_at=now)
             )
             report.removals += _rowcount(result)
-        return len(inserts) + len(updates)
+        return len(inserts) + len(changed) + sum(len(ids) for ids in touched.values())
+
+
+SUBJECTS: Table = Subject.__table__  # type: ignore[assignment]
+RECORDS: Table = Record.__table__  # type: ignore[assignment]
+_SUBJECT_COLUMNS = ("pseudonym", "email", "display_name", "first_seen", "last_seen")
+_CONTENT_KEYS = (
+    "name",
+    "role",
+    "record_date",
+    "details",
+    "locator",
+    "legal_hold_until",
+    "legal_basis",
+)
+_RECORD_COLUMNS = (
+    "subject_id",
+    "system",
+    "stream",
+    "external_id",
+    "kind",
+    "first_seen",
+    "last_seen",
+    "seen_round",
+    *_CONTENT_KEYS,
+)
+_EXISTING_COLUMNS = (
+    Record.id,
+    Record.external_id,
+    Record.kind,
+    Record.subject_id,
+    Record.restricted_at,
+    Record.removed_at,
+    Record.name,
+    Record.role,
+    Record.record_date,
+    Record.details,
+    Record.locator,
+    Record.legal_hold_until,
+    Record.legal_basis,
+)
+
+
+@dataclass(frozen=True)
+class _Existing:
+    rid: int
+    restricted: bool
+    removed: bool
+    content: tuple[object, ...]
+
+
+def _same(stored: tuple[object, ...], new: tuple[object, ...]) -> bool:
+    """Compare what the index holds with what arrived (databases return naive UTC datetimes)."""
+    for a, b in zip(stored, new, strict=True):
+        if isinstance(a, datetime) and isinstance(b, datetime):
+            if utc(a) != utc(b):
+                return False
+        elif (a or None) != (b or None):
+            return False
+    return True
 
 
 def _rowcount(result: object) -> int:
@@ -536,20 +602,31 @@ class _Page:
     tombstoned: set[str] = field(default_factory=set)
 
     @classmethod
-    def of(cls, items: list[ItemUpsert], pseudo: Pseudonymizer, report: SyncReport) -> _Page:
+    def of(
+        cls,
+        items: list[ItemUpsert],
+        pseudo: Pseudonymizer,
+        report: SyncReport,
+        cache: dict[str, tuple[str, str] | None],
+    ) -> _Page:
         page = cls(identities={}, names={}, emails={}, held=set())
         for item in items:
             for obs in item.observations:
                 if obs.email is None:
                     continue
-                ident = page.identities.get(obs.email)
-                if ident is None:
+                if obs.email in cache:
+                    ident = cache[obs.email]
+                else:
                     normalized = try_normalize_email(obs.email)
-                    if normalized is None:
-                        report.skipped_invalid += 1
-                        continue
-                    ident = (normalized, pseudo.of_normalized(normalized))
-                    page.identities[obs.email] = ident
+                    ident = cache[obs.email] = (
+                        None
+                        if normalized is None
+                        else (normalized, pseudo.of_normalized(normalized))
+                    )
+                if ident is None:
+                    report.skipped_invalid += 1
+                    continue
+                page.identities[obs.email] = ident
                 pseudonym = ident[1]
                 page.emails[pseudonym] = ident[0]
                 if item.legal_hold_until is not None:
