@@ -1,0 +1,318 @@
+"""Microsoft Graph connector: a full sync of two mailboxes against the simulator, with the real
+msgraph-sdk and azure-identity, measured against a bare httpx loop over the same pages.
+
+    python -m bench.bench_msgraph [--contacts 5000] [--events 20000] [--changes 0.01]
+
+Figures: requests made vs the minimum at maximum page size (goal <= 1.02x); records per second
+of the connector vs the bare loop in the same run (goal: sync time <= 1.5x the loop's); the first
+sync including the SDK's import; peak memory (tracemalloc during a pull, and the process's peak
+RSS); requests for an incremental sync after a fraction of the items changed.
+
+The simulator runs in a child process (like the real service, it is not in the client's
+process): in-process, its threads and the client would share one GIL and the comparison would
+measure lock convoys rather than the connector. Both the connector and the bare loop talk to the
+same child.
+
+`run(...)` returns rows {figure, value, unit, goal, ok}. Asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import multiprocessing
+import random
+import resource
+import sys
+import time
+import tracemalloc
+import warnings
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from typing import Any
+
+import httpx
+import structlog
+
+from syncaudit.clock import SystemClock
+from syncaudit.contract import Change, Checkpoint, ItemRemoved, ItemUpsert
+from syncaudit_msgraph._requests import CONTACTS_PAGE, EVENTS_PAGE, LIST_PAGE
+from syncaudit_msgraph.connector import MsGraphConnector
+from syncaudit_msgraph.plugin import PLUGIN
+from syncaudit_msgraph.simulator import GraphSimulator
+
+MAILBOXES = ("coach@example.fi", "assistant@example.fi")
+Row = dict[str, Any]
+
+
+def _row(
+    figure: str, value: float | int | str, unit: str = "", goal: str = "", ok: bool | None = None
+) -> Row:
+    return {"figure": figure, "value": value, "unit": unit, "goal": goal, "ok": ok}
+
+
+class _Remote:
+    """A GraphSimulator in a child process: `remote.method(...)` runs `sim.method(...)` there."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(child,), daemon=True)
+        self._process.start()
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._pipe.send((name, args, kwargs))
+            ok, value = self._pipe.recv()
+            if not ok:
+                raise RuntimeError(value)
+            return value
+
+        return call
+
+    def close(self) -> None:
+        self._pipe.send(("__stop__", (), {}))
+        self._process.join(timeout=10)
+
+
+def _serve(pipe: Connection) -> None:
+    _quiet()
+    with GraphSimulator() as sim:
+        while True:
+            name, args, kwargs = pipe.recv()
+            if name == "__stop__":
+                return
+            try:
+                value = (
+                    getattr(sim, args[0])
+                    if name == "attribute"
+                    else getattr(sim, name)(*args, **kwargs)
+                )
+                pipe.send((True, value))
+            except Exception as exc:  # reported to the parent
+                pipe.send((False, repr(exc)))
+
+
+def _quiet() -> None:
+    import logging
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+def _connector(sim: _Remote) -> MsGraphConnector:
+    settings = PLUGIN.parse_settings(
+        sim.settings(list(MAILBOXES)),
+        path="bench",
+        env={"SIM_GRAPH_SECRET": sim.attribute("client_secret")},
+    )
+    return MsGraphConnector(
+        "outlook", settings, PLUGIN.default_profile(settings), clock=SystemClock()
+    )
+
+
+def _drain(changes: Iterator[Change], cursors: dict[str, str]) -> int:
+    """Consume a pull like the sync runner would (nothing kept but the cursors)."""
+    items = 0
+    for change in changes:
+        if isinstance(change, (ItemUpsert, ItemRemoved)):
+            items += 1
+        elif isinstance(change, Checkpoint):
+            cursors[change.stream] = change.cursor
+    return items
+
+
+def _minimum(sim: _Remote) -> tuple[int, int]:
+    """(full sync, incremental sync with every stream's changes on one page) at max page size."""
+    full = incremental = 0
+    for upn in MAILBOXES:
+        stats = sim.stats(upn)
+        folders = stats["contacts_per_folder"]  # the default folder first
+        discovery = len(folders)  # the top-level list, then childFolders of every child folder
+        contact_pages = sum(max(1, math.ceil(n / CONTACTS_PAGE)) for n in folders)
+        event_pages = max(1, math.ceil(stats["events"] / EVENTS_PAGE))
+        full += discovery + contact_pages + event_pages
+        incremental += discovery + len(folders) + 1
+    return full, incremental
+
+
+def _bare_loop(sim: _Remote) -> int:
+    """The same pages with plain httpx: folder tree, contact delta per folder, calendar delta."""
+    token = sim.issue_token()
+    base = sim.attribute("graph_url")
+    now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    window = {
+        "startDateTime": (now - timedelta(days=2190)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "endDateTime": (now + timedelta(days=366)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    items = 0
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(headers=headers, timeout=60) as client:
+
+        def pages(url: str, page: int, params: dict[str, str] | None = None) -> Iterator[Any]:
+            prefer = {"Prefer": f"odata.maxpagesize={page}"}
+            body = client.get(url, params=params, headers=prefer).json()
+            yield body
+            while link := body.get("@odata.nextLink"):
+                body = client.get(link, headers=prefer).json()
+                yield body
+
+        for upn in MAILBOXES:
+            user = f"{base}/users/{upn}"
+            listing = {"$top": str(LIST_PAGE), "$select": "id,displayName,parentFolderId"}
+            level = [f for p in pages(f"{user}/contactFolders", 0, listing) for f in p["value"]]
+            folders = ["default"]
+            while level:
+                folders += [f["id"] for f in level]
+                level = [
+                    c
+                    for f in level
+                    for p in pages(f"{user}/contactFolders/{f['id']}/childFolders", 0, listing)
+                    for c in p["value"]
+                ]
+            for folder in folders:
+                url = (
+                    f"{user}/contacts/delta"
+                    if folder == "default"
+                    else f"{user}/contactFolders/{folder}/contacts/delta"
+                )
+                items += sum(len(p["value"]) for p in pages(url, CONTACTS_PAGE))
+            calendar = f"{user}/calendarView/delta"
+            items += sum(len(p["value"]) for p in pages(calendar, EVENTS_PAGE, window))
+    return items
+
+
+def _change(sim: _Remote, fraction: float, seed: int) -> int:
+    """Out-of-band edits to `fraction` of the items: half updated, a quarter added or deleted."""
+    rng = random.Random(seed)
+    total = 0
+    for upn in MAILBOXES:
+        contacts, events = sim.contact_ids(upn), sim.event_ids(upn)
+        n_contacts = max(1, int(len(contacts) * fraction))
+        n_events = max(1, int(len(events) * fraction))
+        for i, cid in enumerate(rng.sample(contacts, n_contacts)):
+            if i % 4 == 0:
+                sim.delete_contact(upn, cid, purge=True)
+            else:
+                sim.update_contact(upn, cid, jobTitle=f"changed {i}")
+        for i, eid in enumerate(rng.sample(events, n_events)):
+            if i % 4 == 0:
+                sim.delete_event(upn, eid, purge=True)
+            elif i % 4 == 1:
+                sim.add_event(
+                    upn, subject=f"New {i}", start=datetime.now(UTC) + timedelta(days=i % 90)
+                )
+            else:
+                sim.update_event(upn, eid, subject=f"Moved {i}")
+        total += n_contacts + n_events
+    return total
+
+
+def run(
+    contacts: int = 5000, events: int = 20000, changes: float = 0.01, seed: int = 7
+) -> list[Row]:
+    _quiet()
+    rows: list[Row] = []
+    sim = _Remote()
+    try:
+        sim.populate(list(MAILBOXES), contacts=contacts, events=events, seed=seed)
+        minimum, _ = _minimum(sim)
+        records = contacts + events
+
+        # 1. first sync in this process: includes importing msgraph-sdk and the first token
+        connector = _connector(sim)
+        cursors: dict[str, str] = {}
+        start = time.perf_counter()
+        _drain(connector.pull({}), cursors)
+        cold = time.perf_counter() - start
+        made = len(sim.graph_requests())
+
+        # 2. warm: best of two connector pulls and two bare loops, interleaved
+        warm, bare = math.inf, math.inf
+        for _ in range(2):
+            start = time.perf_counter()
+            seen = _drain(connector.pull({}, full=True), {})
+            warm = min(warm, time.perf_counter() - start)
+            start = time.perf_counter()
+            bare_seen = _bare_loop(sim)
+            bare = min(bare, time.perf_counter() - start)
+        assert seen == bare_seen == records, (seen, bare_seen, records)
+
+        # 3. memory of one pull
+        tracemalloc.start()
+        _drain(connector.pull({}, full=True), {})
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+
+        # 4. incremental after `changes` of the items changed out of band
+        changed = _change(sim, changes, seed)
+        _, minimum_incremental = _minimum(sim)
+        token_requests = sim.count("token")
+        sim.clear_log()
+        start = time.perf_counter()
+        delta_items = _drain(connector.pull(cursors), cursors)
+        incremental = time.perf_counter() - start
+        incremental_requests = len(sim.graph_requests())
+        connector.close()
+    finally:
+        sim.close()
+
+    ratio = made / minimum
+    slower = warm / bare
+    rows += [
+        _row(
+            "full sync: Graph requests",
+            made,
+            "req",
+            f"<= {1.02 * minimum:.0f} (1.02x)",
+            ratio <= 1.02,
+        ),
+        _row("full sync: minimum at max page size", minimum, "req"),
+        _row("full sync: requests / minimum", round(ratio, 3), "x", "<= 1.02", ratio <= 1.02),
+        _row("records (contacts + events)", records, "rec"),
+        _row("connector, warm: records per second", round(records / warm), "rec/s"),
+        _row("bare httpx loop: records per second", round(records / bare), "rec/s"),
+        _row("connector sync time / bare loop", round(slower, 3), "x", "<= 1.5", slower <= 1.5),
+        _row("first sync incl. SDK import and token", round(cold, 3), "s"),
+        _row("peak traced memory during a pull", round(peak / 2**20, 1), "MiB"),
+        _row(
+            "peak RSS of the benchmark process",
+            round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "MiB",
+        ),
+        _row(
+            f"incremental after {changes:.0%} changed ({changed} items)",
+            incremental_requests,
+            "req",
+            f"minimum {minimum_incremental}",
+            incremental_requests <= minimum_incremental,
+        ),
+        _row("incremental: changes pulled", delta_items, "items"),
+        _row("incremental: time", round(incremental, 3), "s"),
+        _row("token requests (whole run)", token_requests, "req"),
+    ]
+    return rows
+
+
+def _print(rows: list[Row]) -> None:
+    width = max(len(r["figure"]) for r in rows)
+    print(f"{'figure':<{width}}  {'value':>12}  {'goal':<22} result")
+    for r in rows:
+        verdict = "" if r["ok"] is None else ("pass" if r["ok"] else "FAIL")
+        value = f"{r['value']:,}" if isinstance(r["value"], (int, float)) else r["value"]
+        print(f"{r['figure']:<{width}}  {value:>8} {r['unit']:<5} {r['goal']:<22} {verdict}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=5000)
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--changes", type=float, default=0.01, help="fraction changed (0.01 = 1%%)")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    _print(run(args.contacts, args.events, args.changes, args.seed))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

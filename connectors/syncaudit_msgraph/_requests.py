@@ -1,0 +1,246 @@
+"""Request building with msgraph-sdk's request builders (URL templates, encoding, headers).
+
+Each function returns a `Build`: a function from the `GraphServiceClient` to a fresh
+`RequestInformation`, so a retried request is built anew (with a fresh token). The SDK is
+imported inside the functions: importing this module costs nothing.
+
+Folder `"default"` is the mailbox's default Contacts folder (`/users/{u}/contacts...`); any other
+folder id is addressed at top level (`/users/{u}/contactFolders/{id}/...`), nested or not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+Build = Callable[[Any], Any]  # GraphServiceClient -> RequestInformation
+
+DEFAULT_FOLDER = "default"
+CONTACTS_PAGE = 200  # contact delta caps pages at 200 (Microsoft Q&A; not in the reference)
+EVENTS_PAGE = 1000  # calendarView delta: no documented cap; ask for the most
+LIST_PAGE = 1000  # $top on lists (folders, $filter look-ups, calendarView scans)
+
+
+def _config(prefer_page: int | None = None, query: Any = None) -> Any:
+    from kiota_abstractions.base_request_configuration import RequestConfiguration
+
+    config: Any = RequestConfiguration(query_parameters=query)
+    if prefer_page:
+        config.headers.add("Prefer", f"odata.maxpagesize={prefer_page}")
+    return config
+
+
+def _user(client: Any, mailbox: str) -> Any:
+    return client.users.by_user_id(mailbox)
+
+
+def _contacts(client: Any, mailbox: str, folder: str) -> Any:
+    user = _user(client, mailbox)
+    if folder == DEFAULT_FOLDER:
+        return user.contacts
+    return user.contact_folders.by_contact_folder_id(folder).contacts
+
+
+def link(mailbox: str, url: str, prefer_page: int | None) -> Build:
+    """An absolute @odata.nextLink / @odata.deltaLink, followed as given."""
+
+    def build(client: Any) -> Any:
+        builder = _user(client, mailbox).contacts.delta.with_url(url)
+        return builder.to_get_request_information(_config(prefer_page))
+
+    return build
+
+
+def folders(mailbox: str, top: int = LIST_PAGE) -> Build:
+    def build(client: Any) -> Any:
+        builder = _user(client, mailbox).contact_folders
+        query = builder.ContactFoldersRequestBuilderGetQueryParameters(
+            top=top, select=["id", "displayName", "parentFolderId"]
+        )
+        return builder.to_get_request_information(_config(query=query))
+
+    return build
+
+
+def child_folders(mailbox: str, folder: str) -> Build:
+    def build(client: Any) -> Any:
+        builder = _user(client, mailbox).contact_folders.by_contact_folder_id(folder).child_folders
+        query = builder.ChildFoldersRequestBuilderGetQueryParameters(
+            top=LIST_PAGE, select=["id", "displayName", "parentFolderId"]
+        )
+        return builder.to_get_request_information(_config(query=query))
+
+    return build
+
+
+def contacts_delta(mailbox: str, folder: str) -> Build:
+    def build(client: Any) -> Any:
+        builder = _contacts(client, mailbox, folder).delta
+        return builder.to_get_request_information(_config(CONTACTS_PAGE))
+
+    return build
+
+
+def calendar_delta(mailbox: str, start: str, end: str) -> Build:
+    def build(client: Any) -> Any:
+        builder = _user(client, mailbox).calendar_view.delta
+        query = builder.DeltaRequestBuilderGetQueryParameters(
+            start_date_time=start, end_date_time=end
+        )
+        return builder.to_get_request_information(_config(EVENTS_PAGE, query))
+
+    return build
+
+
+def contacts_with_address(mailbox: str, folder: str, address: str) -> Build:
+    """Live look-up: `$filter=emailAddresses/any(a:a/address eq '...')`."""
+    literal = address.replace("'", "''")
+
+    def build(client: Any) -> Any:
+        builder = _contacts(client, mailbox, folder)
+        query = builder.ContactsRequestBuilderGetQueryParameters(
+            filter=f"emailAddresses/any(a:a/address eq '{literal}')",
+            select=["id", "displayName", "emailAddresses", "parentFolderId"],
+            top=LIST_PAGE,
+        )
+        return builder.to_get_request_information(_config(query=query))
+
+    return build
+
+
+def calendar_view(mailbox: str, start: str, end: str) -> Build:
+    def build(client: Any) -> Any:
+        builder = _user(client, mailbox).calendar_view
+        query = builder.CalendarViewRequestBuilderGetQueryParameters(
+            start_date_time=start,
+            end_date_time=end,
+            select=["id", "subject", "organizer", "attendees", "location", "start", "isOrganizer"],
+            top=LIST_PAGE,
+        )
+        return builder.to_get_request_information(_config(LIST_PAGE, query))
+
+    return build
+
+
+def contact(mailbox: str, folder: str, contact_id: str) -> Build:
+    def build(client: Any) -> Any:
+        return (
+            _contacts(client, mailbox, folder)
+            .by_contact_id(contact_id)
+            .to_get_request_information()
+        )
+
+    return build
+
+
+def contact_patch_addresses(
+    mailbox: str, folder: str, contact_id: str, addresses: Sequence[Mapping[str, Any]]
+) -> Build:
+    def build(client: Any) -> Any:
+        from msgraph.generated.models.contact import Contact
+        from msgraph.generated.models.email_address import EmailAddress
+
+        body = Contact(
+            email_addresses=[
+                EmailAddress(name=a.get("name"), address=a.get("address")) for a in addresses
+            ]
+        )
+        item = _contacts(client, mailbox, folder).by_contact_id(contact_id)
+        return item.to_patch_request_information(body)
+
+    return build
+
+
+def contact_purge(mailbox: str, folder: str, contact_id: str) -> Build:
+    def build(client: Any) -> Any:
+        item = _contacts(client, mailbox, folder).by_contact_id(contact_id)
+        return item.permanent_delete.to_post_request_information()
+
+    return build
+
+
+def event(mailbox: str, event_id: str) -> Build:
+    def build(client: Any) -> Any:
+        return _user(client, mailbox).events.by_event_id(event_id).to_get_request_information()
+
+    return build
+
+
+def event_purge(mailbox: str, event_id: str) -> Build:
+    def build(client: Any) -> Any:
+        item = _user(client, mailbox).events.by_event_id(event_id)
+        return item.permanent_delete.to_post_request_information()
+
+    return build
+
+
+def event_patch(mailbox: str, event_id: str, fields: Mapping[str, Any]) -> Build:
+    """PATCH only the given fields: attendees, subject, body, location, locations."""
+
+    def build(client: Any) -> Any:
+        return (
+            _user(client, mailbox)
+            .events.by_event_id(event_id)
+            .to_patch_request_information(_event_model(fields))
+        )
+
+    return build
+
+
+def event_create(mailbox: str, fields: Mapping[str, Any]) -> Build:
+    def build(client: Any) -> Any:
+        return _user(client, mailbox).events.to_post_request_information(_event_model(fields))
+
+    return build
+
+
+def _event_model(fields: Mapping[str, Any]) -> Any:
+    from msgraph.generated.models.attendee import Attendee
+    from msgraph.generated.models.attendee_type import AttendeeType
+    from msgraph.generated.models.body_type import BodyType
+    from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
+    from msgraph.generated.models.email_address import EmailAddress
+    from msgraph.generated.models.event import Event
+    from msgraph.generated.models.free_busy_status import FreeBusyStatus
+    from msgraph.generated.models.item_body import ItemBody
+    from msgraph.generated.models.location import Location
+
+    model = Event()
+    if "attendees" in fields:
+        model.attendees = [
+            Attendee(
+                email_address=EmailAddress(
+                    name=(a.get("emailAddress") or {}).get("name"),
+                    address=(a.get("emailAddress") or {}).get("address"),
+                ),
+                type=AttendeeType(a.get("type") or "required"),
+            )
+            for a in fields["attendees"]
+        ]
+    if "subject" in fields:
+        model.subject = fields["subject"]
+    if "body" in fields:
+        kind = str(fields["body"].get("contentType") or "html").lower()
+        model.body = ItemBody(
+            content=fields["body"].get("content", ""),
+            content_type=BodyType.Text if kind == "text" else BodyType.Html,
+        )
+    if "location" in fields:
+        model.location = Location(display_name=fields["location"])
+    if "locations" in fields:
+        model.locations = [Location(display_name=name) for name in fields["locations"]]
+    for key in ("start", "end"):
+        if key in fields:
+            value = fields[key]
+            setattr(
+                model,
+                key,
+                DateTimeTimeZone(date_time=value["dateTime"], time_zone=value.get("timeZone")),
+            )
+    if "showAs" in fields:
+        model.show_as = FreeBusyStatus(fields["showAs"])
+    if "transactionId" in fields:
+        model.transaction_id = fields["transactionId"]
+    if "isReminderOn" in fields:
+        model.is_reminder_on = fields["isReminderOn"]
+    return model
