@@ -84,6 +84,15 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
     database.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _reset_logging() -> Iterator[None]:
+    """A test that configures logging must not leave it pointing at a closed stream."""
+    yield
+    import structlog
+
+    structlog.reset_defaults()
+
+
 @pytest.fixture
 def pseudo() -> Pseudonymizer:
     return Pseudonymizer(TEST_KEY)

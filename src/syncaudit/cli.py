@@ -466,5 +466,15 @@ def audit_verify(json_out: JsonOpt = False) -> None:
             raise typer.Exit(1)
 
 
+def _register_areas() -> None:
+    from syncaudit import cli_reports, cli_rights, cli_service
+
+    for area in (cli_service, cli_reports, cli_rights):
+        app.add_typer(area.app)
+
+
+_register_areas()
+
+
 def main() -> None:
     app()

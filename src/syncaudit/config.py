@@ -104,6 +104,9 @@ class Settings:
     service: ServiceSettings = field(default_factory=ServiceSettings)
     controller: ControllerSettings = field(default_factory=ControllerSettings)
     systems: tuple[SystemConfig, ...] = ()
+    # Parsed by their areas' own modules (syncaudit.rights.settings, syncaudit.reports.settings).
+    retention: Any = None
+    reports: Any = None
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     def system(self, name: str) -> SystemConfig:
@@ -135,7 +138,17 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     return parse_config(raw, environment, source=source)
 
 
-_TOP_KEYS = {"database", "identity", "erasure", "service", "controller", "systems", "reports"}
+_TOP_KEYS = {
+    "database",
+    "identity",
+    "erasure",
+    "service",
+    "controller",
+    "systems",
+    "reports",
+    "retention",
+    "activities",
+}
 
 
 def parse_config(
@@ -161,6 +174,11 @@ def parse_config(
     controller = _controller(section("controller"), problems)
     _collect(database, problems)
     systems = _systems(raw.get("systems", []), env, problems)
+    from syncaudit.reports.settings import parse_reports
+    from syncaudit.rights.settings import parse_retention
+
+    retention = parse_retention(raw, env, problems)
+    reports = parse_reports(raw, env, problems)
     if problems:
         raise ConfigError(problems, source=str(source) if source else "configuration")
     return Settings(
@@ -172,6 +190,8 @@ def parse_config(
         service=service,
         controller=controller,
         systems=tuple(systems),
+        retention=retention,
+        reports=reports,
         raw=raw,
     )
 

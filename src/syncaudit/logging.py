@@ -70,8 +70,21 @@ def _redact_rendered(renderer: Callable[..., Any]) -> Callable[..., Any]:
     return render
 
 
+class _Stderr:
+    """Whatever sys.stderr is at write time (test runners swap it out and close it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure(*, fmt: str = "console", level: str = "info", stream: TextIO | None = None) -> None:
-    out = stream or sys.stderr
+    out: Any = stream or _Stderr()
     renderer: Callable[..., Any]
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer(sort_keys=True)

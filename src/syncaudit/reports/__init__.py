@@ -1,0 +1,1 @@
+"""Reports: monthly compliance, third-country transfers, record of processing (Art. 30)."""

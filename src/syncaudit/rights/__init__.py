@@ -1,0 +1,1 @@
+"""Data-subject rights beyond erasure: access export, objection to marketing, retention rules."""
