@@ -5,11 +5,11 @@ Importing this module is cheap; the XML and CSV readers load when a connector is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from syncaudit.clock import Clock
-from syncaudit.contract import Connector, SystemProfile, TransferMechanism
+from syncaudit.contract import Connector, DemoPerson, DemoSystem, SystemProfile, TransferMechanism
 from syncaudit_accounting.settings import KIND, AccountingSettings, parse_settings
 
 
@@ -39,6 +39,12 @@ class AccountingExportPlugin:
             ),
             data_categories=("name", "email address", "postal address", "invoices"),
         )
+
+    def start_demo(self, name: str, workdir: Any, people: Sequence[DemoPerson]) -> DemoSystem:
+        """Start this system's simulator seeded with the demo's people (`syncaudit demo`)."""
+        from syncaudit_accounting.demo import start
+
+        return start(name, workdir, people)
 
 
 PLUGIN = AccountingExportPlugin()

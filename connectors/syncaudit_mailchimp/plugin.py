@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from syncaudit.clock import Clock
-from syncaudit.contract import Connector, SystemProfile, TransferMechanism
+from syncaudit.contract import Connector, DemoPerson, DemoSystem, SystemProfile, TransferMechanism
 from syncaudit_mailchimp.settings import MailchimpSettings, parse_settings
 
 VENDOR = "The Rocket Science Group LLC d/b/a Mailchimp (Intuit Inc.)"
@@ -50,6 +50,12 @@ class MailchimpPlugin:
             data_categories=DATA_CATEGORIES,
             sub_processor_countries=("US",),
         )
+
+    def start_demo(self, name: str, workdir: Any, people: Sequence[DemoPerson]) -> DemoSystem:
+        """Start this system's simulator seeded with the demo's people (`syncaudit demo`)."""
+        from syncaudit_mailchimp.demo import start
+
+        return start(name, workdir, people)
 
 
 PLUGIN = MailchimpPlugin()

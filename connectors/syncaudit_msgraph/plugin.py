@@ -26,13 +26,20 @@ calendar_policy = "redact"                        # or "delete"
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from syncaudit.clock import Clock
-from syncaudit.contract import Connector, SettingsReader, SystemProfile, TransferMechanism
+from syncaudit.contract import (
+    Connector,
+    DemoPerson,
+    DemoSystem,
+    SettingsReader,
+    SystemProfile,
+    TransferMechanism,
+)
 from syncaudit.identity import try_normalize_email
 
 KIND = "msgraph"
@@ -141,6 +148,12 @@ class MsGraphPlugin:
             data_categories=("contact details", "calendar entries"),
             sub_processor_countries=("US",),
         )
+
+    def start_demo(self, name: str, workdir: Any, people: Sequence[DemoPerson]) -> DemoSystem:
+        """Start this system's simulator seeded with the demo's people (`syncaudit demo`)."""
+        from syncaudit_msgraph.demo import start
+
+        return start(name, workdir, people)
 
 
 PLUGIN = MsGraphPlugin()

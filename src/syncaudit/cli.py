@@ -466,6 +466,21 @@ def audit_verify(json_out: JsonOpt = False) -> None:
             raise typer.Exit(1)
 
 
+@app.command()
+def demo(
+    keep: Annotated[
+        Path | None,
+        typer.Option(help="Keep the demo's files (config, database, reports) in this folder."),
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Report language: fi or en.")] = "en",
+) -> None:
+    """Run the whole product against simulated systems, narrated (no credentials needed)."""
+    with guarded():
+        from syncaudit.demo import run_demo
+
+        raise typer.Exit(run_demo(keep=keep, lang=lang))
+
+
 def _register_areas() -> None:
     from syncaudit import cli_reports, cli_rights, cli_service
 

@@ -375,3 +375,39 @@ COMMON_SYSTEM_KEYS = frozenset(
         "enabled",
     }
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# The demo: a plugin may start a simulated system seeded with the demo's people
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoPerson:
+    """A generated person. `email` may be in any letter case, as people type them."""
+
+    first: str
+    last: str
+    email: str
+    other_emails: tuple[str, ...] = ()
+    # Where the person appears: "contacts", "calendar", "mention", "newsletter", "invoices".
+    appears_in: frozenset[str] = frozenset()
+
+    @property
+    def name(self) -> str:
+        return f"{self.first} {self.last}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoSystem:
+    table: Mapping[str, Any]  # the [[systems]] table pointing at the simulator
+    env: Mapping[str, str]  # the secrets that table names
+    stop: Any  # Callable[[], None]
+    # Brings a person back by the system's own means (e.g. a web sign-up form), if it has one.
+    bring_back: Any = None  # Callable[[DemoPerson], str] | None: returns what happened
+
+
+@runtime_checkable
+class SupportsDemo(Protocol):
+    """A plugin that can run its system's simulator for `syncaudit demo`."""
+
+    def start_demo(self, name: str, workdir: Any, people: Sequence[DemoPerson]) -> DemoSystem: ...
