@@ -79,7 +79,7 @@ STAR = DemoPerson(
     first="Aino",
     last="Lindqvist",
     email="Aino.Lindqvist@Koti.example",
-    other_emails=("aino@lindqvist-coaching.example", "aino.lindqvist+uutiset@posti.example"),
+    other_emails=("aino@lindroos-coaching.example", "aino.lindroos+uutiset@posti.example"),
     appears_in=frozenset({"contacts", "calendar", "mention", "newsletter", "invoices"}),
 )
 
