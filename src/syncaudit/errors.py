@@ -21,7 +21,9 @@ class SyncauditError(Exception):
     """Base of every error syncaudit raises on purpose."""
 
     exit_code = 1
-    default_next_step = "Run with -v for details, or see docs/troubleshooting.md."
+    default_next_step = (
+        "Run with -v for details; see docs/operator-guide.md#12-troubleshooting-by-error-message."
+    )
 
     def __init__(self, message: str, *, next_step: str | None = None) -> None:
         super().__init__(message)
@@ -36,7 +38,10 @@ class ConfigError(SyncauditError):
     """The configuration is invalid; `problems` lists every problem found, with its key path."""
 
     exit_code = 2
-    default_next_step = "Fix the configuration file (see config.example.toml) and run again."
+    default_next_step = (
+        "Fix the configuration file (every key: config.example.toml; "
+        "docs/operator-guide.md#3-the-configuration-file-and-the-key)."
+    )
 
     def __init__(self, problems: list[str], *, source: str = "configuration") -> None:
         self.problems = list(problems)
@@ -65,7 +70,10 @@ class InvalidEmail(SyncauditError, ValueError):
 class InputFileError(SyncauditError):
     """An input file was rejected. Other files are still processed; nothing stored is lost."""
 
-    default_next_step = "Ask the sender for a corrected export; the other files were processed."
+    default_next_step = (
+        "Ask the sender for a corrected export; the other files were processed "
+        "(docs/operator-guide.md#a-file-of-the-accounting-export-was-rejected)."
+    )
 
     def __init__(self, file: str, reason: str, *, where: str | None = None) -> None:
         location = f" ({where})" if where else ""
@@ -112,6 +120,6 @@ class PermanentError(ConnectorError):
 
 class AuthError(ConnectorError):
     default_next_step = (
-        "Renew the credentials of this system (see the *_env keys in the config) and run "
-        "`syncaudit check`."
+        "Renew this system's credentials (the *_env keys in the config), run `syncaudit check`; "
+        "see docs/operator-guide.md#autherror-credentials-rejected"
     )

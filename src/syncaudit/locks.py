@@ -24,7 +24,9 @@ class WorkerLock:
             os.close(fd)
             raise DatabaseError(
                 f"another syncaudit worker ({holder}) is already using this SQLite database",
-                next_step="Stop the other `syncaudit run`, or use PostgreSQL to run several.",
+                next_step="Stop the other `syncaudit run`, or use PostgreSQL to run several; "
+                "docs/operator-guide.md#another-syncaudit-worker-is-already-using-this-"
+                "sqlite-database",
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()}".encode())
