@@ -37,6 +37,7 @@ log = structlog.get_logger("syncaudit.sync")
 FLUSH_ITEMS = 5000  # apply (without moving a cursor) when a connector checkpoints rarely
 CHUNK = 500  # bound on IN (...) lists
 IDENTITY_CACHE = 200_000  # raw addresses remembered across pages of one run
+ANALYZE_FIRST = 5_000  # PostgreSQL statistics refreshed after this many changes, then x4
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +106,8 @@ class SyncRunner:
         self._identities: dict[str, tuple[str, str] | None] = {}  # raw -> (normalised, pseudonym)
         self._matcher: NameMatcher | None = None
         self._rounds: dict[str, tuple[int, bool]] = {}
+        self._written_since_analyze = 0
+        self._analyze_after = ANALYZE_FIRST
 
     # -- public -----------------------------------------------------------------------------
 
@@ -209,8 +212,22 @@ class SyncRunner:
                         problem=change.message,
                     )
             self._upsert_items(session, upserts, now, report)
+        self._written_since_analyze += len(changes)
+        if self._written_since_analyze >= self._analyze_after:
+            self._analyze()
         if self.progress:
             self.progress(report.items)
+
+    def _analyze(self) -> None:
+        """PostgreSQL plans by statistics; a table that grew tenfold inside one sync has none
+        yet and gets a plan that scans the whole stream per page. Refresh them as it grows."""
+        self._analyze_after = self._written_since_analyze * 4
+        self._written_since_analyze = 0
+        if self.db.is_sqlite:
+            return
+        with self.db.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE records, subjects")
+            conn.commit()
 
     def _round(self, session: Session, stream: str, now: datetime) -> int:
         if stream not in self._rounds:
