@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 import structlog
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,6 +35,8 @@ def _create_private_file(path: Path) -> None:
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+    # Transactions are begun by SQLAlchemy (see _sqlite_begin_immediate), not by the driver.
+    dbapi_conn.isolation_level = None  # type: ignore[attr-defined]
     cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
     # secure_delete: erased rows are overwritten with zeros, not left in free pages.
     for pragma in (
@@ -58,7 +60,20 @@ def make_engine(url_text: str) -> Engine:
     engine = create_engine(url, future=True, pool_pre_ping=url.get_backend_name() != "sqlite")
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
     return engine
+
+
+def _sqlite_begin_immediate(conn: Connection) -> None:
+    """Take SQLite's write lock when a transaction starts, not at its first write.
+
+    A deferred transaction that reads and then writes lets two processes (the worker and a CLI
+    `confirm`) both see a request open and both complete it; IMMEDIATE serialises them, and
+    busy_timeout makes the second wait instead of failing.
+    """
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return  # checkpoints and VACUUM must run outside a transaction
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
@@ -108,11 +123,10 @@ class Database:
 
     def compact_after_purge(self) -> None:
         """Make purged bytes really gone: checkpoint the WAL (SQLite) or VACUUM (PostgreSQL)."""
-        if self.is_sqlite:
-            with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if self.is_sqlite:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        else:
-            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            else:
                 for table in ("subjects", "records", "erasure_requests", "erasure_tasks"):
                     conn.exec_driver_sql(f"VACUUM {table}")
 

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from syncaudit.app import App
 from syncaudit.clock import ManualClock
 from syncaudit.testing import FakePlugin, FakeSystem, make_settings
+
+from .world import World, open_world
 
 THREE_SYSTEMS = [
     {"name": "crm", "type": "fake", "mode": "erase"},
@@ -36,3 +39,11 @@ def make_app(
     yield build
     for app in apps:
         app.close()
+
+
+@pytest.fixture
+def world(tmp_path: Path, clock: ManualClock) -> Iterator[World]:
+    """Graph and Mailchimp simulators on loopback and an accounting export folder (real
+    connectors), on the test's manual clock."""
+    with open_world(tmp_path, now=clock.now) as systems:
+        yield systems

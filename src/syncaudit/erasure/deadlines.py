@@ -32,9 +32,10 @@ def watch(app: App) -> list[DeadlineEvent]:
     events: list[DeadlineEvent] = []
     with app.db.session() as s, s.begin():
         open_states = [str(x) for x in OPEN_REQUEST_STATES]
-        for request in s.scalars(
-            select(ErasureRequest).where(ErasureRequest.state.in_(open_states))
-        ):
+        query = select(ErasureRequest).where(ErasureRequest.state.in_(open_states))
+        if not app.db.is_sqlite:  # a worker completing one meanwhile must not be overwritten
+            query = query.with_for_update()
+        for request in s.scalars(query):
             received, deadline = utc(request.received_at), utc(request.deadline)
             total = (deadline - received).total_seconds() or 1.0
             fraction = (now - received).total_seconds() / total

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -62,17 +63,38 @@ def index_refs(session: Session, pseudonym: str, system: str) -> list[RecordRef]
         .where(Subject.pseudonym == pseudonym, Record.system == system, Record.removed_at.is_(None))
         .order_by(Record.id)
     )
-    return [
-        RecordRef(
-            system=r.system,
-            kind=RecordKind(r.kind),
-            external_id=r.external_id,
-            stream=r.stream,
-            locator=dict(r.locator or {}),
-            label=_label(r),
+    return [_ref_of(r) for r in rows]
+
+
+def reappeared_refs(
+    session: Session, pseudonym: str, system: str, after: datetime
+) -> list[RecordRef]:
+    """Records a sync saw after `after` (when the system was verified clean), legal holds aside:
+    the person came back while their request was still open."""
+    rows = session.scalars(
+        select(Record)
+        .join(Subject, Subject.id == Record.subject_id)
+        .where(
+            Subject.pseudonym == pseudonym,
+            Record.system == system,
+            Record.removed_at.is_(None),
+            Record.legal_hold_until.is_(None),
+            Record.last_seen > after,
         )
-        for r in rows
-    ]
+        .order_by(Record.id)
+    )
+    return [_ref_of(r) for r in rows]
+
+
+def _ref_of(r: Record) -> RecordRef:
+    return RecordRef(
+        system=r.system,
+        kind=RecordKind(r.kind),
+        external_id=r.external_id,
+        stream=r.stream,
+        locator=dict(r.locator or {}),
+        label=_label(r),
+    )
 
 
 def _label(record: Record) -> str:

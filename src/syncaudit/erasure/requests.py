@@ -26,10 +26,15 @@ def new_request_id(now: datetime) -> str:
     return f"E-{now:%Y%m%d}-{secrets.token_hex(3)}"
 
 
-def target_for(app: App, email: str) -> ErasureTarget:
+def target_for(app: App, email: str, session: Session | None = None) -> ErasureTarget:
+    """The person to erase, with every name the index knows (for redaction). Pass the caller's
+    session when inside a transaction: a second one would wait for the first's lock."""
     normalized, pseudonym = app.pseudonym_of(email)
-    with app.db.session() as s:
-        names = _known_names(s, pseudonym)
+    if session is not None:
+        names = _known_names(session, pseudonym)
+    else:
+        with app.db.session() as s:
+            names = _known_names(s, pseudonym)
     return ErasureTarget(email=normalized, pseudonym=pseudonym, names=tuple(names))
 
 
@@ -101,12 +106,14 @@ def submit(
             "--received-at is in the future",
             next_step="Give the time the person asked, e.g. 2026-03-01T14:30+02:00.",
         )
-    target = target_for(app, email)
+    target = target_for(app, email, session)
     names = systems or [s.name for s in app.systems()]
-    request_id = new_request_id(now)
     deadline = received + timedelta(hours=app.settings.erasure.deadline_hours)
 
-    def write(s: Session) -> None:
+    def write(s: Session) -> str:
+        request_id = new_request_id(now)
+        while s.get(ErasureRequest, request_id) is not None:  # 24 random bits a day: may repeat
+            request_id = new_request_id(now)
         s.add(
             ErasureRequest(
                 id=request_id,
@@ -146,13 +153,12 @@ def submit(
             received_at=received.isoformat(),
             deadline=deadline.isoformat(),
         )
+        return request_id
 
     if session is not None:
-        write(session)
-    else:
-        with app.db.session() as s, s.begin():
-            write(s)
-    return request_id
+        return write(session)
+    with app.db.session() as s, s.begin():
+        return write(s)
 
 
 def open_request_for(session: Session, pseudonym: str) -> ErasureRequest | None:
@@ -161,6 +167,8 @@ def open_request_for(session: Session, pseudonym: str) -> ErasureRequest | None:
             ErasureRequest.pseudonym == pseudonym,
             ErasureRequest.kind == "erasure",
             ErasureRequest.state.in_([str(s) for s in OPEN_REQUEST_STATES]),
+            # a request opened when a legal hold ended has no address: it cannot erase anew
+            ErasureRequest.email.is_not(None),
         )
     )
 
@@ -210,6 +218,12 @@ def retry(app: App, request_id: str, system: str | None = None) -> int:
     """Put failed tasks back in the queue (after the operator fixed the cause)."""
     now = app.clock.now()
     with app.db.session() as s, s.begin():
+        request = s.get(ErasureRequest, request_id)
+        if request is not None and request.kind != "erasure":  # nothing for the worker to do
+            raise UsageError(
+                f"{request_id} is an {request.kind} request, not an erasure",
+                next_step="Run `syncaudit access` / `syncaudit object` for the person again.",
+            )
         query = select(ErasureTask).where(
             ErasureTask.request_id == request_id, ErasureTask.state == TaskState.FAILED
         )

@@ -3,12 +3,21 @@
 Every step commits before the next side effect, so a worker killed at any point resumes where it
 was: outcomes already recorded are not repeated; the one in flight is repeated, and connectors make
 that repeat harmless (`already_absent`). Retry decisions are stored on the task, never slept on.
+
+Every write checks that this worker still holds the task's lease (on PostgreSQL with the row
+locked): a worker whose lease ran out while a slow call was in flight, and whose task another
+worker has claimed since, stops at its next write instead of overwriting the new owner's work.
+A request whose last task was verified by a worker that died before completing it is completed
+by the next `run_until_idle`. A system verified clean in which a later sync meets the person again
+while the request is still open (a sign-up form, an import) has its task reopened, before the
+request completes: the tombstone that makes a sync report resurrections exists only afterwards.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import socket
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -16,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from syncaudit import audit
@@ -27,13 +37,14 @@ from syncaudit.erasure.refs import (
     key_of_json,
     merge,
     outcome_to_json,
+    reappeared_refs,
     ref_from_json,
     ref_key,
     ref_to_json,
 )
-from syncaudit.erasure.states import RequestState, TaskState
-from syncaudit.errors import AuthError, ConnectorError, PermanentError, TransientError
-from syncaudit.models import ErasureRequest, ErasureTask
+from syncaudit.erasure.states import OPEN_REQUEST_STATES, RequestState, TaskState
+from syncaudit.errors import AuthError, PermanentError, SyncauditError, TransientError
+from syncaudit.models import ErasureRequest, ErasureTask, Resurrection
 from syncaudit.retry import DEFAULT_POLICY
 
 if TYPE_CHECKING:
@@ -48,10 +59,15 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+class LeaseLost(Exception):
+    """This worker's lease on a task ran out and another worker claimed it: stop writing."""
+
+
 class Worker:
     def __init__(self, app: App, *, owner: str | None = None) -> None:
         self.app = app
-        self.owner = owner or worker_id()
+        # Unique per Worker, not per process: two workers in one process must not share leases.
+        self.owner = owner or f"{worker_id()}:{secrets.token_hex(3)}"
         self.lease = timedelta(seconds=app.settings.erasure.lease_seconds)
         self.stopping: Callable[[], bool] = lambda: False
 
@@ -99,6 +115,8 @@ class Worker:
 
     def run_until_idle(self, *, limit: int | None = None) -> int:
         """Claim and execute until nothing is claimable now; returns tasks executed."""
+        reopen_reappeared(self.app)
+        finish_ready_requests(self.app)
         done = 0
         while not self.stopping() and (limit is None or done < limit):
             task_id = self.claim()
@@ -122,23 +140,34 @@ class Worker:
             system, request_id = task.system, request.id
         bound = log.bind(request=request_id, system=system, task=task_id)
         try:
-            self._step(task_id, target, system, request_id)
-        except TransientError as exc:
-            self._retry_later(task_id, exc, request_id, system)
-        except AuthError as exc:
-            self._auth_failed(task_id, exc, request_id, system)
-        except PermanentError as exc:
-            self._give_up(task_id, exc, request_id, system)
-        except ConnectorError as exc:
-            self._give_up(task_id, exc, request_id, system)
+            self._attempt(task_id, target, system, request_id)
+        except LeaseLost:
+            bound.warning("erasure.lease_lost", next_step="Raise [erasure].lease_seconds.")
+            return
         bound.debug("erasure.task_stepped")
         finish_request_if_done(self.app, request_id)
+
+    def _attempt(self, task_id: int, target: ErasureTarget, system: str, request_id: str) -> None:
+        try:
+            self._step(task_id, target, system, request_id)
+        except SyncauditError as exc:  # transient, auth, permanent, system no longer configured
+            self._failed(task_id, exc, request_id, system)
+        except SQLAlchemyError:
+            raise  # our database, not the connector: the worker stops, the lease is released
+        except Exception as exc:  # a connector's bug must not block every erasure behind it
+            crashed = PermanentError(
+                f"{system}: the connector failed unexpectedly ({type(exc).__name__})",
+                next_step="Report it to the connector's maintainer; after a fix run "
+                f"`syncaudit erasure retry {request_id} {system}`.",
+            )
+            self._failed(task_id, crashed, request_id, system)
 
     def _step(self, task_id: int, target: ErasureTarget, system: str, request_id: str) -> None:
         connector = self.app.connector(system)
         refs = self._planned_refs(task_id, target, system, request_id)
+        again: set[str] = set()  # found again by verify: erase even if an outcome is recorded
         for _ in range(MAX_VERIFY_ROUNDS):
-            manual = self._erase_each(task_id, target, refs, request_id, system)
+            manual = self._erase_each(task_id, target, refs, request_id, system, again=again)
             if manual:
                 self._set_state(
                     task_id,
@@ -155,9 +184,15 @@ class Worker:
             if not remaining:
                 break
             refs = merge(refs, remaining)
-            self._save_refs(task_id, refs)
-            self._audit(
-                request_id, system, "task.verify_found_more", target, remaining=len(remaining)
+            again = {ref_key(r) for r in remaining}
+            self._save_refs(
+                task_id,
+                refs,
+                request_id=request_id,
+                system=system,
+                target=target,
+                event="task.verify_found_more",
+                remaining=len(remaining),
             )
         else:
             raise TransientError(
@@ -172,20 +207,20 @@ class Worker:
             task = s.get(ErasureTask, task_id)
             assert task is not None
             if task.refs is not None:
-                return [ref_from_json(r) for r in task.refs]
+                return merge([ref_from_json(r) for r in task.refs])
             known = index_refs(s, target.pseudonym, system)
         connector = self.app.connector(system)
         refs = merge(connector.locate(target), known)
-        self._save_refs(task_id, refs)
-        self._audit(
-            request_id,
-            system,
-            "task.planned",
-            target,
+        self._save_refs(
+            task_id,
+            refs,
+            request_id=request_id,
+            system=system,
+            target=target,
+            event="task.planned",
             records=len(refs),
             kinds=sorted({str(r.kind) for r in refs}),
         )
-        self._mark_request(request_id)
         return refs
 
     def _erase_each(
@@ -195,8 +230,11 @@ class Worker:
         refs: list[RecordRef],
         request_id: str,
         system: str,
+        *,
+        again: set[str],
     ) -> str:
-        """Erase every ref without a recorded outcome; returns manual instructions, if any."""
+        """Erase every ref without a recorded outcome (or in `again`); returns manual
+        instructions, if any."""
         connector = self.app.connector(system)
         with self.app.db.session() as s:
             task = s.get(ErasureTask, task_id)
@@ -205,7 +243,8 @@ class Worker:
         instructions = []
         for ref in refs:
             key = ref_key(ref)
-            if key in done and done[key]["status"] != OutcomeStatus.ALREADY_ABSENT.value:
+            status = done[key]["status"] if key in done else None
+            if status not in (None, OutcomeStatus.ALREADY_ABSENT.value) and key not in again:
                 if done[key]["status"] == OutcomeStatus.AWAITING_MANUAL.value:
                     instructions.append(done[key]["detail"])
                 continue
@@ -218,6 +257,13 @@ class Worker:
 
     # -- state writes (each its own transaction, with its audit entry) -----------------------
 
+    def _owned(self, s: Session, task_id: int) -> ErasureTask:
+        """The task (row-locked on PostgreSQL) if this worker still holds its lease."""
+        task = s.get(ErasureTask, task_id, with_for_update=not self.app.db.is_sqlite)
+        if task is None or task.state != TaskState.RUNNING or task.lease_owner != self.owner:
+            raise LeaseLost(task_id)
+        return task
+
     def _record_outcome(
         self,
         task_id: int,
@@ -228,8 +274,7 @@ class Worker:
     ) -> None:
         now = self.app.clock.now()
         with self.app.db.session() as s, s.begin():
-            task = s.get(ErasureTask, task_id)
-            assert task is not None
+            task = self._owned(s, task_id)
             outcomes = [o for o in task.outcomes or [] if o["key"] != record["key"]]
             task.outcomes = [*outcomes, record]
             task.lease_expires_at = now + self.lease
@@ -247,12 +292,37 @@ class Worker:
                 retained_until=record["retained_until"],
             )
 
-    def _save_refs(self, task_id: int, refs: list[RecordRef]) -> None:
+    def _save_refs(
+        self,
+        task_id: int,
+        refs: list[RecordRef],
+        *,
+        request_id: str,
+        system: str,
+        target: ErasureTarget,
+        event: str,
+        **data: object,
+    ) -> None:
+        """Store the refs with their audit entry in one transaction (a crash keeps both or
+        neither); the first plan also moves the request on."""
+        now = self.app.clock.now()
         with self.app.db.session() as s, s.begin():
-            task = s.get(ErasureTask, task_id)
-            assert task is not None
+            task = self._owned(s, task_id)
             task.refs = [ref_to_json(r) for r in refs]
-            task.updated_at = self.app.clock.now()
+            task.lease_expires_at = now + self.lease
+            task.updated_at = now
+            request = s.get(ErasureRequest, request_id)
+            if request is not None and request.state == RequestState.RECEIVED:
+                request.state = RequestState.IN_PROGRESS
+            audit.append(
+                s,
+                event,
+                at=now,
+                subject=target.pseudonym,
+                request_id=request_id,
+                system=system,
+                **data,
+            )
 
     def _set_state(
         self,
@@ -266,9 +336,8 @@ class Worker:
     ) -> None:
         now = self.app.clock.now()
         with self.app.db.session() as s, s.begin():
-            task = s.get(ErasureTask, task_id)
+            task = self._owned(s, task_id)
             request = s.get(ErasureRequest, request_id)
-            assert task is not None
             assert request is not None
             task.state = state
             task.lease_owner = task.lease_expires_at = None
@@ -289,44 +358,32 @@ class Worker:
             )
         log.info(event.replace("task.", "erasure.task_"), request=request_id, system=system)
 
-    def _audit(
-        self, request_id: str, system: str, event: str, target: ErasureTarget, **data: object
-    ) -> None:
-        with self.app.db.session() as s, s.begin():
-            audit.append(
-                s,
-                event,
-                at=self.app.clock.now(),
-                subject=target.pseudonym,
-                request_id=request_id,
-                system=system,
-                **data,
-            )
-
-    def _mark_request(self, request_id: str) -> None:
-        with self.app.db.session() as s, s.begin():
-            request = s.get(ErasureRequest, request_id)
-            if request is not None and request.state == RequestState.RECEIVED:
-                request.state = RequestState.IN_PROGRESS
-
-    def _retry_later(self, task_id: int, exc: TransientError, request_id: str, system: str) -> None:
-        now = self.app.clock.now()
-        with self.app.db.session() as s, s.begin():
-            task = s.get(ErasureTask, task_id)
-            assert task is not None
-            task.attempts += 1
-            decision = DEFAULT_POLICY.decide(
-                task.attempts, exc, now, job_attempts=self.app.settings.erasure.job_attempts
-            )
-            task.last_error = f"{type(exc).__name__}: {exc}"
-            task.lease_owner = task.lease_expires_at = None
-            task.updated_at = now
+    def _after_failure(
+        self, exc: SyncauditError, attempts: int, now: datetime
+    ) -> tuple[TaskState, datetime | None, str]:
+        """The stored decision: when (if ever) to try again, and the event that says so."""
+        if isinstance(exc, TransientError):
+            job_attempts = self.app.settings.erasure.job_attempts
+            decision = DEFAULT_POLICY.decide(attempts, exc, now, job_attempts=job_attempts)
             if decision.retry:
-                task.state, task.next_attempt_at = TaskState.PENDING, decision.at
-                event = "task.retry_scheduled"
-            else:
-                task.state, task.next_attempt_at = TaskState.FAILED, None
-                event = "task.failed"
+                return TaskState.PENDING, decision.at, "task.retry_scheduled"
+        elif isinstance(exc, AuthError):  # nothing is marked done; the clock keeps running
+            return TaskState.PENDING, now + AUTH_RETRY, "task.auth_failed"
+        return TaskState.FAILED, None, "task.failed"
+
+    def _failed(self, task_id: int, exc: SyncauditError, request_id: str, system: str) -> None:
+        now = self.app.clock.now()
+        with self.app.db.session() as s, s.begin():
+            task = self._owned(s, task_id)
+            task.attempts += 1
+            task.state, task.next_attempt_at, event = self._after_failure(exc, task.attempts, now)
+            transient = isinstance(exc, TransientError)
+            task.last_error = f"{type(exc).__name__}: {exc}" + (
+                "" if transient else f" — {exc.next_step}"
+            )
+            task.lease_owner = task.lease_expires_at = None
+            task.updated_at = now
+            retry_in = (task.next_attempt_at - now).total_seconds() if task.next_attempt_at else 0
             audit.append(
                 s,
                 event,
@@ -335,67 +392,21 @@ class Worker:
                 system=system,
                 attempts=task.attempts,
                 error=type(exc).__name__,
-                retry_in_seconds=round(decision.delay, 1),
+                retry_in_seconds=round(retry_in, 1),
             )
-        log.warning(
-            event.replace("task.", "erasure.task_"),
+            attempts = task.attempts
+        names = {
+            "task.retry_scheduled": "erasure.task_retry_scheduled",
+            "task.auth_failed": "erasure.system_unhealthy",
+            "task.failed": "erasure.task_failed",
+        }
+        emit = log.warning if transient else log.error
+        emit(
+            names[event],
             request=request_id,
             system=system,
             error=str(exc),
-            attempts=task.attempts,
-        )
-
-    def _auth_failed(self, task_id: int, exc: AuthError, request_id: str, system: str) -> None:
-        """Credentials rejected: nothing is marked done; try again later, the clock runs."""
-        now = self.app.clock.now()
-        with self.app.db.session() as s, s.begin():
-            task = s.get(ErasureTask, task_id)
-            assert task is not None
-            task.attempts += 1
-            task.state, task.next_attempt_at = TaskState.PENDING, now + AUTH_RETRY
-            task.last_error = f"AuthError: {exc} — {exc.next_step}"
-            task.lease_owner = task.lease_expires_at = None
-            task.updated_at = now
-            audit.append(
-                s,
-                "task.auth_failed",
-                at=now,
-                request_id=request_id,
-                system=system,
-                attempts=task.attempts,
-            )
-        log.error(
-            "erasure.system_unhealthy",
-            system=system,
-            request=request_id,
-            error=str(exc),
-            next_step=exc.next_step,
-        )
-
-    def _give_up(self, task_id: int, exc: ConnectorError, request_id: str, system: str) -> None:
-        now = self.app.clock.now()
-        with self.app.db.session() as s, s.begin():
-            task = s.get(ErasureTask, task_id)
-            assert task is not None
-            task.attempts += 1
-            task.state, task.next_attempt_at = TaskState.FAILED, None
-            task.last_error = f"{type(exc).__name__}: {exc} — {exc.next_step}"
-            task.lease_owner = task.lease_expires_at = None
-            task.updated_at = now
-            audit.append(
-                s,
-                "task.failed",
-                at=now,
-                request_id=request_id,
-                system=system,
-                attempts=task.attempts,
-                error=type(exc).__name__,
-            )
-        log.error(
-            "erasure.task_failed",
-            request=request_id,
-            system=system,
-            error=str(exc),
+            attempts=attempts,
             next_step=exc.next_step,
         )
 
@@ -411,6 +422,96 @@ def release_stale_leases(app: App) -> int:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
+def reopen_reappeared(app: App) -> int:
+    """Reopen verified tasks of open erasure requests whose system showed the person again."""
+    with app.db.session() as s:
+        open_ids = list(
+            s.scalars(
+                select(ErasureRequest.id)
+                .join(ErasureTask, ErasureTask.request_id == ErasureRequest.id)
+                .where(
+                    ErasureRequest.kind == "erasure",
+                    ErasureRequest.state.in_([str(x) for x in OPEN_REQUEST_STATES]),
+                    ErasureTask.state == TaskState.VERIFIED,
+                )
+                .distinct()
+            )
+        )
+    reopened = 0
+    for request_id in open_ids:
+        with app.db.session() as s, s.begin():
+            request = s.get(ErasureRequest, request_id, with_for_update=not app.db.is_sqlite)
+            if request is not None and request.state in OPEN_REQUEST_STATES:
+                reopened += _reopen_tasks(s, request, app.clock.now())
+    return reopened
+
+
+def _reopen_tasks(s: Session, request: ErasureRequest, now: datetime) -> int:
+    """Verified tasks whose records a sync saw after verification go back to pending with
+    those records; each is recorded as a resurrection (row and audit entry)."""
+    tasks = s.scalars(
+        select(ErasureTask).where(
+            ErasureTask.request_id == request.id,
+            ErasureTask.state == TaskState.VERIFIED,
+            ErasureTask.finished_at.is_not(None),
+        )
+    )
+    reopened = 0
+    for task in tasks:
+        assert task.finished_at is not None
+        refs = reappeared_refs(s, request.pseudonym, task.system, task.finished_at)
+        if not refs:
+            continue
+        keys = {ref_key(r) for r in refs}
+        kept = [r for r in task.refs or [] if key_of_json(r) not in keys]
+        task.refs = kept + [ref_to_json(r) for r in refs]
+        task.outcomes = [o for o in task.outcomes or [] if o["key"] not in keys]
+        task.state, task.next_attempt_at, task.finished_at = TaskState.PENDING, None, None
+        task.updated_at = now
+        for ref in refs:
+            s.add(
+                Resurrection(
+                    pseudonym=request.pseudonym,
+                    system=task.system,
+                    stream=ref.stream,
+                    external_id=ref.external_id,
+                    seen_at=now,
+                    action="erase",
+                    request_id=request.id,
+                )
+            )
+            audit.append(
+                s,
+                "resurrection.detected",
+                at=now,
+                subject=request.pseudonym,
+                request_id=request.id,
+                system=task.system,
+                kind=str(ref.kind),
+                action="erase",
+            )
+        log.warning("erasure.resurrection", system=task.system, request=request.id)
+        reopened += 1
+    return reopened
+
+
+def finish_ready_requests(app: App) -> int:
+    """Complete open erasure requests whose tasks are all verified: a worker that died between
+    verifying the last task and completing its request leaves such a request behind."""
+    with app.db.session() as s:
+        unfinished = select(ErasureTask.request_id).where(ErasureTask.state != TaskState.VERIFIED)
+        ready = list(
+            s.scalars(
+                select(ErasureRequest.id).where(
+                    ErasureRequest.kind == "erasure",
+                    ErasureRequest.state.in_([str(x) for x in OPEN_REQUEST_STATES]),
+                    ErasureRequest.id.not_in(unfinished),
+                )
+            )
+        )
+    return sum(finish_request_if_done(app, request_id) for request_id in ready)
+
+
 def finish_request_if_done(app: App, request_id: str) -> bool:
     """When every task is verified: complete, forget the person, keep the tombstone."""
     now = app.clock.now()
@@ -422,6 +523,13 @@ def finish_request_if_done(app: App, request_id: str) -> bool:
             s.scalars(select(ErasureTask.state).where(ErasureTask.request_id == request_id))
         )
         if states != {TaskState.VERIFIED}:
+            return False
+        if request.kind != "erasure":  # access / objection: nothing to forget
+            from syncaudit.rights.requests import close_request
+
+            close_request(s, request, now)
+            return True
+        if _reopen_tasks(s, request, now):  # the person came back somewhere meanwhile
             return False
         complete_request(s, request, now)
     app.db.compact_after_purge()
@@ -471,4 +579,6 @@ def worker_slot(app: App) -> Iterator[Worker]:
         released = release_stale_leases(app)
         if released:
             log.info("erasure.stale_leases_released", tasks=released)
+        # A worker killed between a purge and its WAL checkpoint left erased bytes in the WAL.
+        app.db.compact_after_purge()
         yield Worker(app)
