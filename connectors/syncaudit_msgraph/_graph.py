@@ -45,7 +45,8 @@ log = structlog.get_logger(__name__)
 MAILBOX_CONCURRENCY = 4
 PERMISSIONS_STEP = (
     "Grant the app registration Contacts.ReadWrite and Calendars.ReadWrite (application) with "
-    "admin consent, and check that any application access policy includes this mailbox."
+    "admin consent (Mail.ReadWrite too when coaching-summary retention is configured), and "
+    "check that any application access policy includes this mailbox."
 )
 
 

@@ -18,6 +18,7 @@ from syncaudit.contract import (
     ErasureTarget,
     ItemRemoved,
     ItemUpsert,
+    MailMessage,
     Observation,
     RecordKind,
 )
@@ -269,3 +270,36 @@ def redacted_fields(event: Json, target: ErasureTarget) -> dict[str, Any]:
             redact_text((loc or {}).get("displayName") or "", target) for loc in locations
         ]
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Mail (retention of coaching summaries)
+
+
+def mail_message(mailbox: str, folder: str, item: Json) -> MailMessage:
+    """Ids, the date and the addresses of a message; subject and body are not kept."""
+    when = None
+    for key in ("sentDateTime", "receivedDateTime", "createdDateTime"):
+        when = graph_datetime({"dateTime": item.get(key), "timeZone": "UTC"})
+        if when is not None:
+            break
+    sender = ((item.get("from") or {}).get("emailAddress") or {}).get("address") or None
+    recipients = tuple(
+        address
+        for key in ("toRecipients", "ccRecipients")
+        for entry in item.get(key) or ()
+        if (address := ((entry or {}).get("emailAddress") or {}).get("address"))
+    )
+    return MailMessage(
+        mailbox=mailbox,
+        folder=folder,
+        id=str(item["id"]),
+        when=when,
+        sender=sender,
+        recipients=recipients,
+    )
+
+
+def subject_starts_with(item: Json, prefixes: Sequence[str]) -> bool:
+    subject = str(item.get("subject") or "").strip().casefold()
+    return any(subject.startswith(p.strip().casefold()) for p in prefixes if p.strip())

@@ -244,3 +244,78 @@ def _event_model(fields: Mapping[str, Any]) -> Any:
     if "isReminderOn" in fields:
         model.is_reminder_on = fields["isReminderOn"]
     return model
+
+
+# -- mail (retention of coaching summaries; needs Mail.ReadWrite) ----------------------------------
+
+MESSAGE_FIELDS = ["id", "subject", "sentDateTime", "receivedDateTime", "createdDateTime"]
+MESSAGE_FIELDS += ["from", "toRecipients", "ccRecipients"]
+
+
+def mail_folders(mailbox: str) -> Build:
+    """The mailbox's top-level mail folders (Inbox, Sent Items, the user's own...)."""
+
+    def build(client: Any) -> Any:
+        builder = _user(client, mailbox).mail_folders
+        query = builder.MailFoldersRequestBuilderGetQueryParameters(
+            top=LIST_PAGE, select=["id", "displayName"]
+        )
+        return builder.to_get_request_information(_config(query=query))
+
+    return build
+
+
+def mail_child_folders(mailbox: str, folder: str) -> Build:
+    def build(client: Any) -> Any:
+        builder = _user(client, mailbox).mail_folders.by_mail_folder_id(folder).child_folders
+        query = builder.ChildFoldersRequestBuilderGetQueryParameters(
+            top=LIST_PAGE, select=["id", "displayName"]
+        )
+        return builder.to_get_request_information(_config(query=query))
+
+    return build
+
+
+def folder_messages(mailbox: str, folder: str) -> Build:
+    """A folder's messages, ids, dates and addresses only (`folder`: an id or well-known name)."""
+
+    def build(client: Any) -> Any:
+        builder = _user(client, mailbox).mail_folders.by_mail_folder_id(folder).messages
+        query = builder.MessagesRequestBuilderGetQueryParameters(
+            top=LIST_PAGE, select=MESSAGE_FIELDS
+        )
+        return builder.to_get_request_information(_config(query=query))
+
+    return build
+
+
+def message_purge(mailbox: str, message_id: str) -> Build:
+    def build(client: Any) -> Any:
+        item = _user(client, mailbox).messages.by_message_id(message_id)
+        return item.permanent_delete.to_post_request_information()
+
+    return build
+
+
+def send_mail(mailbox: str, to: Sequence[str], subject: str, body: str) -> Build:
+    """POST /users/{mailbox}/sendMail: a plain-text message, not kept in Sent Items."""
+
+    def build(client: Any) -> Any:
+        from msgraph.generated.models.body_type import BodyType
+        from msgraph.generated.models.email_address import EmailAddress
+        from msgraph.generated.models.item_body import ItemBody
+        from msgraph.generated.models.message import Message
+        from msgraph.generated.models.recipient import Recipient
+        from msgraph.generated.users.item.send_mail.send_mail_post_request_body import (
+            SendMailPostRequestBody,
+        )
+
+        message = Message(
+            subject=subject,
+            body=ItemBody(content=body, content_type=BodyType.Text),
+            to_recipients=[Recipient(email_address=EmailAddress(address=a)) for a in to],
+        )
+        request = SendMailPostRequestBody(message=message, save_to_sent_items=False)
+        return _user(client, mailbox).send_mail.to_post_request_information(request)
+
+    return build

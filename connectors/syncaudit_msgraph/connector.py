@@ -1,4 +1,5 @@
-"""MsGraphConnector: pull, locate, preview, erase, verify and export for Outlook mailboxes.
+"""MsGraphConnector: pull, locate, preview, erase, verify and export for Outlook mailboxes, and
+messages / delete_message on a mail folder (capability MAIL, for retention rules).
 
 Streams (one cursor each):
 - `contacts:{mailbox}:{folder}` for the default Contacts folder (`folder` = "default") and every
@@ -47,6 +48,7 @@ from syncaudit.contract import (
     Change,
     Checkpoint,
     ErasureTarget,
+    MailMessage,
     Outcome,
     OutcomeStatus,
     PlannedAction,
@@ -70,9 +72,11 @@ from ._parse import (
     contact_stream,
     event_changes,
     event_locator,
+    mail_message,
     redacted_fields,
     remaining_attendees,
     same_address,
+    subject_starts_with,
     view_event,
 )
 from .plugin import MsGraphSettings
@@ -178,7 +182,9 @@ class MsGraphConnector:
         self.settings = settings
         self.profile = profile
         self.clock = clock
-        self.capabilities = frozenset({Capability.PULL, Capability.ERASE, Capability.EXPORT})
+        self.capabilities = frozenset(
+            {Capability.PULL, Capability.ERASE, Capability.EXPORT, Capability.MAIL}
+        )
         self._session = GraphSession(settings, clock, retry)
         self._labels = {m: f"mailboxes[{i}]" for i, m in enumerate(settings.mailboxes)}
 
@@ -624,9 +630,93 @@ class MsGraphConnector:
             "role": view.role,
         }
 
+    # -- mail (capability MAIL: retention of coaching summaries; Mail.ReadWrite) --------------
+
+    def messages(
+        self, mailbox: str, folder: str, *, subject_prefixes: Sequence[str] = ()
+    ) -> list[MailMessage]:
+        """The folder's messages (ids, dates, addresses); `folder` is a path of display names
+        ("Inbox/Clients") or a well-known name ("sentitems")."""
+        self._check_mailbox(mailbox)
+        return self._session.run(self._messages(mailbox, folder, tuple(subject_prefixes)))
+
+    async def _messages(
+        self, mailbox: str, folder: str, prefixes: tuple[str, ...]
+    ) -> list[MailMessage]:
+        folder_id = await self._mail_folder(mailbox, folder)
+        items = await self._session.read_all(
+            mailbox, rq.folder_messages(mailbox, folder_id), "listing messages"
+        )
+        kept = [i for i in items if not prefixes or subject_starts_with(i, prefixes)]
+        log.info("msgraph.messages", mailbox=self._labels[mailbox], messages=len(kept))
+        return [mail_message(mailbox, folder, item) for item in kept]
+
+    async def _mail_folder(self, mailbox: str, path: str) -> str:
+        parts = [p.strip() for p in path.split("/") if p.strip()]
+        folder_id = ""
+        for depth, part in enumerate(parts):
+            build = (
+                rq.mail_folders(mailbox)
+                if depth == 0
+                else rq.mail_child_folders(mailbox, folder_id)
+            )
+            level = await self._session.read_all(mailbox, build, "listing mail folders")
+            found = [
+                f for f in level if str(f.get("displayName", "")).casefold() == part.casefold()
+            ]
+            if found:
+                folder_id = str(found[0]["id"])
+            elif depth == 0 and part.lower() in WELL_KNOWN_FOLDERS:
+                folder_id = part.lower()
+            else:
+                raise PermanentError(
+                    f"mail folder {path!r} not found in {self._labels[mailbox]}",
+                    next_step="Check [retention.summaries].folders: display names joined by /.",
+                )
+        if not folder_id:
+            raise PermanentError("an empty mail folder path", next_step="Name a mail folder.")
+        return folder_id
+
+    def delete_message(self, mailbox: str, message_id: str) -> bool:
+        """permanentDelete (to the Purges folder, like erasure); False if already gone."""
+        self._check_mailbox(mailbox)
+
+        async def purge() -> bool:
+            try:
+                await self._session.write(
+                    mailbox, rq.message_purge(mailbox, message_id), "permanently deleting a message"
+                )
+            except NotFound:
+                return False
+            return True
+
+        deleted = self._session.run(purge())
+        log.info("msgraph.message_deleted", mailbox=self._labels[mailbox], deleted=deleted)
+        return deleted
+
+    def _check_mailbox(self, mailbox: str) -> None:
+        if mailbox not in self._labels:
+            raise PermanentError(
+                "the mailbox is not configured for this system",
+                next_step="Add it to [[systems]].mailboxes of the msgraph system.",
+            )
+
+    # -- notifications (the service's email channel; needs the Mail.Send permission) --------------
+
+    def send_mail(self, to: Sequence[str], subject: str, body: str) -> None:
+        """Send a plain-text message from the first configured mailbox."""
+        mailbox = self.settings.mailboxes[0]
+        build = rq.send_mail(mailbox, to, subject, body)
+        self._session.run(self._session.write(mailbox, build, "sending a notification"))
+
     def close(self) -> None:
         self._session.close()
 
+
+# Graph's well-known mail folder names, usable where a display name is expected.
+WELL_KNOWN_FOLDERS = frozenset(
+    {"inbox", "sentitems", "drafts", "deleteditems", "archive", "junkemail", "outbox"}
+)
 
 CONTACT_EXPORT = (
     "displayName",

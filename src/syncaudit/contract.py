@@ -60,6 +60,7 @@ class Capability(enum.StrEnum):
     LEGAL_HOLD = "legal_hold"  # erase() answers retained (the law requires keeping the records)
     OBJECT = "object"  # unsubscribe() stops marketing without deleting
     EXPORT = "export"  # export() returns the live data of a record (right of access)
+    MAIL = "mail"  # messages() / delete_message(): mail folders (retention of coaching summaries)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,6 +249,36 @@ class SupportsObjection(Protocol):
     """Capability OBJECT: stop direct marketing (Art. 21) without deleting anything."""
 
     def unsubscribe(self, ref: RecordRef, target: ErasureTarget) -> Outcome: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class MailMessage:
+    """A message in a mail folder, as retention rules need it: ids, date and addresses only.
+
+    Addresses are raw (the core normalises and pseudonymises them); subject and body never leave
+    the connector."""
+
+    mailbox: str
+    folder: str  # as asked for (a path of display names or a well-known name)
+    id: str
+    when: datetime | None  # sent (or received, or created) time
+    sender: str | None
+    recipients: tuple[str, ...]  # to, then cc
+
+
+@runtime_checkable
+class SupportsMail(Protocol):
+    """Capability MAIL: read and permanently delete messages in a mailbox's folder."""
+
+    def messages(
+        self, mailbox: str, folder: str, *, subject_prefixes: Sequence[str] = ()
+    ) -> list[MailMessage]:
+        """Every message in the folder (with prefixes: only subjects starting with one)."""
+        ...
+
+    def delete_message(self, mailbox: str, message_id: str) -> bool:
+        """Permanently delete; False when it was already gone."""
+        ...
 
 
 class ConnectorPlugin(Protocol):

@@ -210,3 +210,28 @@ class PeriodicRun(Base):
     finished_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16))  # running | ok | failed
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class CoachingSummary(Base):
+    """A coaching summary in an Outlook mail folder: ids, dates and the client's pseudonym only.
+
+    Kept so the retention rule (2 years after the client's last activity) can be listed without
+    the network, dry-run before it deletes (`listed_at`), and prove what it deleted."""
+
+    __tablename__ = "coaching_summaries"
+    __table_args__ = (
+        UniqueConstraint("system", "mailbox", "message_id", name="uq_summary_message"),
+        Index("ix_summaries_counterpart", "counterpart"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    system: Mapped[str] = mapped_column(String(64))
+    mailbox: Mapped[str] = mapped_column(String(254))  # the coach's own (configured) mailbox
+    folder: Mapped[str] = mapped_column(String(200))  # as configured, e.g. "sentitems"
+    message_id: Mapped[str] = mapped_column(String(512))
+    sent_at: Mapped[datetime | None]
+    counterpart: Mapped[str | None] = mapped_column(String(64))  # the client's pseudonym
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    listed_at: Mapped[datetime | None]  # first found past its limit (the dry run)
+    deleted_at: Mapped[datetime | None]  # permanently deleted by syncaudit
+    gone_at: Mapped[datetime | None]  # no longer in the folder (moved or deleted by hand)
