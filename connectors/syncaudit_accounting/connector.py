@@ -330,6 +330,20 @@ class AccountingExportConnector:
                 remaining.append(ref)
         return remaining
 
+    def deletion_notice(self, refs: Sequence[RecordRef], lang: str, *, sender: str = "") -> str:
+        """The Art. 19 notice for these invoices (see notice.py), with this system's retention
+        rules; the service puts it in the manual task opened when a legal hold ends."""
+        from syncaudit_accounting.notice import source_deletion_notice
+
+        return source_deletion_notice(
+            refs,
+            lang,
+            financial_year_end=self.settings.financial_year_end,
+            retention_years=self.settings.voucher_retention_years,
+            today=self._today(),
+            sender=sender,
+        )
+
     # -- right of access ----------------------------------------------------------------------
 
     def export(self, ref: RecordRef, target: ErasureTarget) -> Mapping[str, Any]:
