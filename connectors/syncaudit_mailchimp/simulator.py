@@ -397,6 +397,12 @@ class MailchimpSimulator:
         return int(self._server.server_address[1])
 
     @property
+    def inflight(self) -> int:
+        """Requests being served right now (what the connection limit counts)."""
+        with self._lock:
+            return self._inflight
+
+    @property
     def url(self) -> str:
         """The API root to put in `base_url` (the client's `host`)."""
         return f"http://127.0.0.1:{self.port}/3.0"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -152,17 +153,22 @@ def test_auth_connection_limit_and_faults(sim: MailchimpSimulator, api: Api) -> 
     assert empty.status_code == 503 and empty.content == b""
     assert api("GET", "/ping").status_code == 200
 
-    sim.latency = 0.2
+    sim.latency = 1.0  # keeps the first ten in flight while the eleventh arrives
     statuses: list[int] = []
     threads = [
         threading.Thread(target=lambda: statuses.append(Api(sim)("GET", "/ping").status_code))
-        for _ in range(11)
+        for _ in range(10)
     ]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + 20
+    while sim.inflight < 10 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sim.inflight == 10
+    assert Api(sim)("GET", "/ping").status_code == 429
     for t in threads:
         t.join()
-    assert sorted(statuses) == [200] * 10 + [429]
+    assert sorted(statuses) == [200] * 10
     assert [e.status for e in sim.requests][:3] == [401, 503, 200]
 
 
