@@ -35,6 +35,7 @@ class App:
         self.clock = clock or default_clock()
         self.pseudo = Pseudonymizer(settings.identity_key)
         self._connectors: dict[str, Connector] = {}
+        self.last_objection_alerts: list[Any] = []  # re-subscriptions of objectors, last sync
 
     @cached_property
     def db(self) -> Database:
@@ -109,6 +110,9 @@ class App:
                 progress=_bind(progress, system.name),
             )
             reports.append(report)
+        from syncaudit.rights.objection import check_after_sync
+
+        self.last_objection_alerts = check_after_sync(self)  # recorded as evidence by itself
         return reports
 
     def systems_overview(self) -> list[dict[str, Any]]:

@@ -236,6 +236,11 @@ def sync(
                 )
                 for problem in r.problems:
                     typer.echo(f"  problem: {problem}")
+            for alert in application.last_objection_alerts:
+                typer.echo(
+                    f"ALERT: {alert.short} objected to marketing (request "
+                    f"{alert.request_id}) but is {alert.status} again in {alert.system}"
+                )
         if any(r.status != "ok" for r in reports):
             raise typer.Exit(1)
 
