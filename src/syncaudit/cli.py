@@ -109,12 +109,13 @@ def guarded() -> Iterator[None]:
 
 
 @contextmanager
-def opened_app() -> Iterator[App]:
+def opened_app(*, log_level: str = "warning") -> Iterator[App]:
+    """Commands print their own results; their logs show warnings only (the daemon: info)."""
     from syncaudit import logging as slog
     from syncaudit.app import App
     from syncaudit.config import load_config
 
-    slog.configure(fmt=OPTS.log_format, level="debug" if OPTS.verbose else "info")
+    slog.configure(fmt=OPTS.log_format, level="debug" if OPTS.verbose else log_level)
     settings = load_config(OPTS.config)
     application = App(settings)
     slog.set_pseudonymizer(application.pseudo)
@@ -228,6 +229,8 @@ def sync(
         if json_out:
             emit_json([r.__dict__ for r in reports])
         else:
+            if not reports:
+                typer.echo("nothing to pull: no configured system can be synced (manual only?)")
             for r in reports:
                 typer.echo(
                     f"{r.system}: {r.status}, {r.items} items, {r.records} records, "

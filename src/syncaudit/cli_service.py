@@ -29,7 +29,7 @@ def run(
     """Run the service: scheduled pulls, the erasure worker, deadline watch, monthly report."""
     from syncaudit.cli import emit_json, guarded, opened_app
 
-    with guarded(), opened_app() as application:
+    with guarded(), opened_app(log_level="info") as application:
         from syncaudit.service import Service
 
         summary = Service(application).run(once=once, grace=grace)
