@@ -68,7 +68,7 @@ def main() -> int:
     print_rows(rows)
     if args.markdown:
         write_markdown(args.markdown, rows)
-    return 1 if any(r["ok"] is False for r in rows) else 0
+    return 1 if any(r.get("ok") is False for r in rows) else 0
 
 
 def write_markdown(path: Path, rows: list[Row]) -> None:
@@ -78,7 +78,8 @@ def write_markdown(path: Path, rows: list[Row]) -> None:
         "| figure | value | goal | result |",
         "| --- | ---: | --- | --- |",
     ]
-    for r in rows:
+    for given in rows:
+        r = {"unit": "", "goal": "", "ok": None, **given}
         value = r["value"]
         text = f"{value:,}" if isinstance(value, int | float) else str(value)
         verdict = "" if r["ok"] is None else ("pass" if r["ok"] else "FAIL")

@@ -34,7 +34,8 @@ def timed() -> Iterator[Callable[[], float]]:
 def print_rows(rows: list[Row], out: Any = sys.stdout) -> None:
     width = max([len(r["figure"]) for r in rows] + [6])
     print(f"{'figure':<{width}}  {'value':>14}  {'goal':<18} result", file=out)
-    for r in rows:
+    for given in rows:
+        r = {"unit": "", "goal": "", "ok": None, **given}  # modules may omit the optional keys
         value = r["value"]
         text = (
             f"{value:,.3f}"
