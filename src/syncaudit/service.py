@@ -156,7 +156,10 @@ def write_report(app: App, month: str) -> tuple[Path, bool]:
         log.warning("service.report_unavailable", month=month, reason="module not installed")
         return _placeholder(app, month, out_dir), False
     writer: MonthlyWriter = module.write_monthly_report
-    return writer(app, month, out_dir, lang=app.settings.controller.language), True
+    formats = getattr(app.settings.reports, "formats", None) or ("html",)  # [reports] formats
+    lang = app.settings.controller.language
+    paths = [writer(app, month, out_dir, lang=lang, fmt=fmt) for fmt in formats]
+    return paths[0], True
 
 
 def _placeholder(app: App, month: str, out_dir: Path) -> Path:
