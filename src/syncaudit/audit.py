@@ -104,8 +104,11 @@ PARALLEL_MIN = 200_000  # entries from which the chain is checked by several pro
 
 
 def verify(session: Session, *, parallel_min: int = PARALLEL_MIN) -> ChainCheck:
-    """Recompute the whole chain; a large chain is split over the machine's cores."""
-    head_row = session.get(AuditHead, 1)
+    """Recompute the whole chain; a large chain is split over the machine's cores.
+
+    The head row stays locked until the caller's transaction ends, so no entry is appended while
+    the chain is read (an append would otherwise look like a removal at the end)."""
+    head_row = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
     total = head_row.seq if head_row else 0
     workers = min(2, os.cpu_count() or 1)
     target = _range_target(session)
@@ -169,7 +172,8 @@ def _verify_parallel(
     size = -(-total // workers)
     starts = [1 + i * size for i in range(workers)]
     ends = [start + size - 1 for start in starts[:-1]] + [2**62]  # the last reads to the end
-    session.commit()  # children read committed data; release our snapshot (SQLite write lock)
+    # Children read what is committed; appends wait for our lock on the head row (PostgreSQL)
+    # or our write transaction (SQLite, whose WAL readers a writer does not block).
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         parts = list(
