@@ -350,6 +350,7 @@ class MailchimpSimulator:
         self._clock = clock or (lambda: datetime.now(UTC))
         self.max_connections = max_connections
         self.latency = 0.0  # seconds added to every request (keeps requests in flight)
+        self.gate: threading.Event | None = None  # when set up, admitted requests wait for it
         self._lock = threading.RLock()
         self._audiences: dict[str, _Audience] = {}
         self._log: list[LogEntry] = []
@@ -716,6 +717,8 @@ class MailchimpSimulator:
         query = parse_qs(split.query, keep_blank_values=True)
         if self.latency:
             time.sleep(self.latency)
+        if self.gate is not None:
+            self.gate.wait(timeout=60)
         fault = self._take_fault(method, path)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)

@@ -153,7 +153,7 @@ def test_auth_connection_limit_and_faults(sim: MailchimpSimulator, api: Api) -> 
     assert empty.status_code == 503 and empty.content == b""
     assert api("GET", "/ping").status_code == 200
 
-    sim.latency = 1.0  # keeps the first ten in flight while the eleventh arrives
+    sim.gate = threading.Event()  # the first ten stay in flight until the eleventh is answered
     statuses: list[int] = []
     threads = [
         threading.Thread(target=lambda: statuses.append(Api(sim)("GET", "/ping").status_code))
@@ -161,11 +161,12 @@ def test_auth_connection_limit_and_faults(sim: MailchimpSimulator, api: Api) -> 
     ]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 30
     while sim.inflight < 10 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert sim.inflight == 10
     assert Api(sim)("GET", "/ping").status_code == 429
+    sim.gate.set()
     for t in threads:
         t.join()
     assert sorted(statuses) == [200] * 10
