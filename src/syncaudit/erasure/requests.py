@@ -88,6 +88,18 @@ def plan(app: App, email: str) -> list[SystemPlan]:
 # -- submitting -------------------------------------------------------------------------------
 
 
+def received_time(app: App, received_at: datetime | None) -> datetime:
+    """When the person asked: the clock of every request kind runs from it, never the future."""
+    now = app.clock.now()
+    received = utc(received_at) if received_at else now
+    if received > now + timedelta(minutes=5):
+        raise UsageError(
+            "--received-at is in the future",
+            next_step="Give the time the person asked, e.g. 2026-03-01T14:30+02:00.",
+        )
+    return received
+
+
 def submit(
     app: App,
     email: str,
@@ -100,12 +112,7 @@ def submit(
 ) -> str:
     """Store the request and one pending task per system; the worker plans and acts."""
     now = app.clock.now()
-    received = utc(received_at) if received_at else now
-    if received > now + timedelta(minutes=5):
-        raise UsageError(
-            "--received-at is in the future",
-            next_step="Give the time the person asked, e.g. 2026-03-01T14:30+02:00.",
-        )
+    received = received_time(app, received_at)
     target = target_for(app, email, session)
     names = systems or [s.name for s in app.systems()]
     deadline = received + timedelta(hours=app.settings.erasure.deadline_hours)

@@ -32,7 +32,7 @@ from syncaudit import audit
 from syncaudit.clock import utc
 from syncaudit.contract import Capability, ErasureTarget, RecordRef, SupportsExport
 from syncaudit.erasure.refs import index_refs, merge, ref_key
-from syncaudit.erasure.requests import target_for
+from syncaudit.erasure.requests import received_time, target_for
 from syncaudit.erasure.states import TaskState
 from syncaudit.errors import ConnectorError, UsageError
 from syncaudit.models import ErasureRequest, Record, Subject
@@ -84,7 +84,7 @@ def access_export(
     if language not in LANGUAGES:
         raise UsageError(f"unknown language {language!r}", next_step="Use --lang fi or en.")
     target = target_for(app, email)
-    received = rq.received_time(app, received_at)
+    received = received_time(app, received_at)
     request_id, resumed, earlier = _open(app, target, received)
     systems = gather(app, target)
     now = app.clock.now()

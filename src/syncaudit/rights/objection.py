@@ -33,7 +33,7 @@ from syncaudit.contract import (
     SupportsObjection,
 )
 from syncaudit.erasure.refs import index_refs, merge, outcome_to_json
-from syncaudit.erasure.requests import target_for
+from syncaudit.erasure.requests import received_time, target_for
 from syncaudit.erasure.states import TaskState
 from syncaudit.errors import ConnectorError, UsageError
 from syncaudit.models import AuditEntry, ErasureRequest, ErasureTask, Record, Subject
@@ -91,7 +91,7 @@ def object_to_marketing(
     app: App, email: str, *, received_at: datetime | None = None
 ) -> ObjectionResult:
     target = target_for(app, email)
-    received = rq.received_time(app, received_at)
+    received = received_time(app, received_at)
     systems = marketing_systems(app)
     if not systems:
         raise UsageError(

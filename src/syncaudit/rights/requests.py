@@ -21,7 +21,6 @@ from syncaudit import audit
 from syncaudit.clock import utc
 from syncaudit.contract import ErasureTarget
 from syncaudit.erasure.states import OPEN_REQUEST_STATES, RequestState, TaskState
-from syncaudit.errors import UsageError
 from syncaudit.models import ErasureRequest, ErasureTask
 
 if TYPE_CHECKING:
@@ -42,17 +41,6 @@ def year_before(when: datetime) -> datetime:
         return when.replace(year=when.year - 1)
     except ValueError:
         return when.replace(year=when.year - 1, day=28)
-
-
-def received_time(app: App, received_at: datetime | None) -> datetime:
-    now = app.clock.now()
-    received = utc(received_at) if received_at else now
-    if received > now + timedelta(minutes=5):
-        raise UsageError(
-            "--received-at is in the future",
-            next_step="Give the time the person asked, e.g. 2026-03-01T14:30+02:00.",
-        )
-    return received
 
 
 def open_request(session: Session, kind: str, pseudonym: str) -> ErasureRequest | None:
