@@ -391,13 +391,18 @@ def erasures(
         if not rows:
             typer.echo("no requests")
         for r in rows:
-            left = (
-                f"{r['hours_left']} h left"
-                if r["hours_left"] is not None
-                else ("in time" if r["within_deadline"] else "LATE")
-            )
-            systems_text = ", ".join(f"{t['system']}={t['result']}" for t in r["tasks"])
-            typer.echo(f"{r['id']}  {r['state']:<12} {left:<12} {systems_text}")
+            typer.echo(f"{r['id']}  {r['state']:<12} {time_left(r):<12} {systems_summary(r)}")
+
+
+def time_left(row: dict[str, Any]) -> str:
+    """A request row's clock: hours left while open, then in time or LATE."""
+    if row["hours_left"] is not None:
+        return f"{row['hours_left']} h left"
+    return "in time" if row["within_deadline"] else "LATE"
+
+
+def systems_summary(row: dict[str, Any]) -> str:
+    return ", ".join(f"{t['system']}={t['result']}" for t in row["tasks"])
 
 
 @erasure_app.command("show")

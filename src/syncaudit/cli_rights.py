@@ -133,7 +133,7 @@ def requests(
     json_out: JsonOpt = False,
 ) -> None:
     """Every data-subject request (erasure, access, objection) with its deadline and status."""
-    from syncaudit.cli import emit_json, guarded, opened_app
+    from syncaudit.cli import emit_json, guarded, opened_app, systems_summary, time_left
 
     with guarded(), opened_app() as application:
         from syncaudit.rights.requests import list_all
@@ -145,12 +145,7 @@ def requests(
         if not rows:
             typer.echo("no requests")
         for r in rows:
-            left = (
-                f"{r['hours_left']} h left"
-                if r["hours_left"] is not None
-                else ("in time" if r["within_deadline"] else "LATE")
-            )
-            systems_text = ", ".join(f"{t['system']}={t['result']}" for t in r["tasks"])
+            left, systems_text = time_left(r), systems_summary(r)
             flag = " [repeat within 12 months]" if r["earlier_within_year"] else ""
             typer.echo(
                 f"{r['id']:<18} {r['kind']:<9} {r['state']:<12} {left:<12} "
