@@ -174,12 +174,11 @@ class Notifier:
             f"When done: syncaudit erasure confirm {request_id} {system}",
         )
 
-    def monthly_report(self, month: str, path: str, complete: bool) -> None:
-        note = "" if complete else "\n(The full report is not available in this installation.)"
+    def monthly_report(self, month: str, path: str) -> None:
         self.send(
             "monthly_report",
             f"Monthly compliance report {month}",
-            f"The monthly report for {month} was written to:\n  {path}{note}",
+            f"The monthly report for {month} was written to:\n  {path}",
         )
 
 

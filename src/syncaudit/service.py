@@ -20,7 +20,6 @@ PostgreSQL instances share the queue (SKIP LOCKED) and the jobs (an advisory loc
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import socket
 import sys
@@ -141,47 +140,17 @@ class MonthlyWriter(Protocol):
     ) -> Path: ...
 
 
-def write_report(app: App, month: str) -> tuple[Path, bool]:
-    """The monthly report for `month` (YYYY-MM) in report_dir; (path, complete).
-
-    Until `syncaudit.reports.monthly` is installed, a JSON placeholder (month, audit head) keeps
-    the schedule and its evidence honest: it says the full report is unavailable."""
+def write_report(app: App, month: str) -> Path:
+    """The monthly report for `month` (YYYY-MM) in report_dir, in every [reports] format; the
+    first format's path is returned. Imported through sys.modules so tests can stand one in."""
     out_dir = app.settings.service.report_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        module = importlib.import_module("syncaudit.reports.monthly")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("syncaudit.reports.monthly", "syncaudit.reports"):
-            raise
-        log.warning("service.report_unavailable", month=month, reason="module not installed")
-        return _placeholder(app, month, out_dir), False
+    module = importlib.import_module("syncaudit.reports.monthly")
     writer: MonthlyWriter = module.write_monthly_report
-    formats = getattr(app.settings.reports, "formats", None) or ("html",)  # [reports] formats
+    formats = getattr(app.settings.reports, "formats", None) or ("html",)
     lang = app.settings.controller.language
     paths = [writer(app, month, out_dir, lang=lang, fmt=fmt) for fmt in formats]
-    return paths[0], True
-
-
-def _placeholder(app: App, month: str, out_dir: Path) -> Path:
-    from syncaudit import audit
-
-    with app.db.session() as s:
-        seq, head = audit.head(s)
-    data = {
-        "month": month,
-        "generated_at": app.clock.now().isoformat(),
-        "audit_head": {"seq": seq, "hash": head},
-        "full_report": "unavailable",
-        "reason": "the monthly report module (syncaudit.reports.monthly) is not installed",
-    }
-    path = out_dir / f"monthly-{month}.placeholder.json"
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(data, out, indent=2)
-        out.write("\n")
-    os.replace(tmp, path)
-    return path
+    return paths[0]
 
 
 # -- failure transitions, told once -----------------------------------------------------------
@@ -353,9 +322,9 @@ class Scheduler:
 
     def _report(self, tick: datetime) -> str:
         month = periodic.month_before(tick)
-        path, complete = write_report(self.app, month)
-        log.info("service.report_written", month=month, path=str(path), complete=complete)
-        self.notifier.monthly_report(month, str(path), complete)
+        path = write_report(self.app, month)
+        log.info("service.report_written", month=month, path=str(path))
+        self.notifier.monthly_report(month, str(path))
         return str(path)
 
 

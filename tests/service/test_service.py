@@ -23,7 +23,7 @@ from syncaudit.models import Record, Subject
 from syncaudit.service import RunSummary, Service
 from syncaudit.testing import FakeSystem
 
-from .conftest import ANNA, MONTHLY, write_exports
+from .conftest import ANNA, write_exports
 
 
 def once(app: App) -> RunSummary:
@@ -77,21 +77,6 @@ def test_monthly_reports_are_written_once_each_and_missed_months_caught_up(
     once(app)
     assert [c[0] for c in reports][-1] == "2026-05"
     assert (tmp_path / "reports" / "monthly-2026-05.html").read_text() == "2026-05"
-
-
-def test_without_the_report_module_a_placeholder_names_month_and_audit_head(
-    make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setitem(sys.modules, MONTHLY, None)  # `import` raises ModuleNotFoundError
-    app = make_app([])
-    summary = once(app)
-    assert ran(summary)["monthly_report"] == "ok"
-    data = json.loads((tmp_path / "reports" / "monthly-2026-02.placeholder.json").read_text())
-    with app.db.session() as s:
-        seq, head = audit.head(s)
-    assert data["month"] == "2026-02"
-    assert data["audit_head"] == {"seq": seq, "hash": head}
-    assert data["full_report"] == "unavailable"
 
 
 def test_an_ended_legal_hold_opens_a_manual_deletion_with_the_accounting_notice(
