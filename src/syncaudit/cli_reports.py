@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -87,16 +88,19 @@ def transfers(
     from syncaudit.cli import guarded, opened_app
 
     with guarded(), opened_app() as application:
-        from syncaudit.reports.render import render
         from syncaudit.reports.transfers import build_transfers
 
-        language = _language(application, lang, fmt)
-        report = build_transfers(application, lang=language)
-        name = f"syncaudit-transfers-{report['as_of']}-{language}.{fmt}"
-        target = _target(application, output, name)
-        _deliver(target, render("transfers", report, fmt))
+        report = _write_static(
+            application, "transfers", build_transfers, lang=lang, fmt=fmt, output=output
+        )
         flagged = report["totals"]["systems_flagged"]
-        _done(target, json_out, language=language, format=fmt, systems_flagged=flagged)
+        _done(
+            report["_target"],
+            json_out,
+            language=report["_lang"],
+            format=fmt,
+            systems_flagged=flagged,
+        )
 
 
 @report_app.command("ropa")
@@ -110,18 +114,39 @@ def ropa(
     from syncaudit.cli import guarded, opened_app
 
     with guarded(), opened_app() as application:
-        from syncaudit.reports.render import render
         from syncaudit.reports.ropa import build_ropa
 
-        language = _language(application, lang, fmt)
-        report = build_ropa(application, lang=language)
-        name = f"syncaudit-ropa-{report['as_of']}-{language}.{fmt}"
-        target = _target(application, output, name)
-        _deliver(target, render("ropa", report, fmt))
-        _done(target, json_out, language=language, format=fmt, problems=len(report["problems"]))
+        report = _write_static(application, "ropa", build_ropa, lang=lang, fmt=fmt, output=output)
+        _done(
+            report["_target"],
+            json_out,
+            language=report["_lang"],
+            format=fmt,
+            problems=len(report["problems"]),
+        )
 
 
 # -- plumbing --------------------------------------------------------------------------------
+
+
+def _write_static(
+    application: App,
+    kind: str,
+    build: Callable[..., dict[str, Any]],
+    *,
+    lang: str | None,
+    fmt: str,
+    output: str | None,
+) -> dict[str, Any]:
+    """Build, render and deliver a report that has no period (transfers, ROPA); the returned
+    report carries where it went (`_target`) and its language (`_lang`)."""
+    from syncaudit.reports.render import render
+
+    language = _language(application, lang, fmt)
+    report = build(application, lang=language)
+    target = _target(application, output, f"syncaudit-{kind}-{report['as_of']}-{language}.{fmt}")
+    _deliver(target, render(kind, report, fmt))
+    return {**report, "_target": target, "_lang": language}
 
 
 def _language(application: App, lang: str | None, fmt: str) -> str:
