@@ -269,3 +269,28 @@ def test_the_report_names_nobody(world: dict[str, Any]) -> None:
         assert email not in text
         assert name.lower() not in text
         assert name.split()[0].lower() not in text
+
+
+def test_the_review_count_leaves_out_whoever_is_never_a_review_candidate(
+    scenario: Scenario,
+) -> None:
+    """One rule with `syncaudit retention review`: the controller's own addresses and people
+    being erased are never listed, so the report must not count them either."""
+    from syncaudit.identity import normalize_email
+    from syncaudit.reports import queries
+    from syncaudit.rights.retention import not_for_review
+
+    app = scenario.app
+    cutoff, end = (
+        datetime(2030, 1, 1, tzinfo=ZoneInfo("UTC")),
+        datetime(2030, 1, 2, tzinfo=ZoneInfo("UTC")),
+    )
+    with app.db.session() as s:
+        total, listed = queries.inactive_subjects(s, cutoff, end, 1000)
+        assert total >= 1
+        someone = listed[0][0]
+        fewer, rest = queries.inactive_subjects(s, cutoff, end, 1000, {someone})
+        assert fewer == total - 1
+        assert someone not in [p for p, _, _ in rest]
+        own = app.pseudo.of_normalized(normalize_email(app.settings.controller.email))
+        assert own in not_for_review(app, s)

@@ -301,8 +301,10 @@ def _retention(app: App, s: Session, period: Period, as_of: date) -> dict[str, A
     years = int(getattr(app.settings.retention, "inactive_years", 5) or 5)
     cutoff_day = _years_before(as_of, years)
     cutoff = datetime(cutoff_day.year, cutoff_day.month, cutoff_day.day, tzinfo=period.zone)
+    from syncaudit.rights.retention import not_for_review
+
     total, listed = queries.inactive_subjects(
-        s, utc(cutoff), period.end, settings.review_list_limit
+        s, utc(cutoff), period.end, settings.review_list_limit, not_for_review(app, s)
     )
     coaching = coaching_review(app, as_of)
     return {

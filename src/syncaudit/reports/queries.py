@@ -7,7 +7,7 @@ compared as stored: UTC, half-open periods [start, end).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -251,17 +251,19 @@ def sync_stats(s: Session, start: datetime, end: datetime) -> dict[str, SyncStat
 # -- retention review ----------------------------------------------------------------------------
 
 
-def _inactive(cutoff: datetime, end: datetime) -> Any:
+def _inactive(cutoff: datetime, end: datetime, excluded: Collection[str]) -> Any:
     last = func.coalesce(Subject.last_activity, Subject.first_seen)
     # email IS NULL: an erased person of whom only legally held records remain.
-    return and_(Subject.email.is_not(None), Subject.first_seen < end, last < cutoff)
+    condition = and_(Subject.email.is_not(None), Subject.first_seen < end, last < cutoff)
+    return and_(condition, Subject.pseudonym.not_in(list(excluded))) if excluded else condition
 
 
 def inactive_subjects(
-    s: Session, cutoff: datetime, end: datetime, limit: int
+    s: Session, cutoff: datetime, end: datetime, limit: int, excluded: Collection[str] = ()
 ) -> tuple[int, list[tuple[str, datetime, list[str]]]]:
-    """How many people show no activity since `cutoff`; the longest-inactive `limit` of them."""
-    condition = _inactive(cutoff, end)
+    """How many people show no activity since `cutoff`; the longest-inactive `limit` of them.
+    `excluded`: pseudonyms that are never review candidates (rights.retention.not_for_review)."""
+    condition = _inactive(cutoff, end, excluded)
     total = int(s.scalar(select(func.count()).select_from(Subject).where(condition)) or 0)
     last = func.coalesce(Subject.last_activity, Subject.first_seen)
     listed = list(

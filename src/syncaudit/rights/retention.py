@@ -81,20 +81,10 @@ def inactive_subjects(app: App, years: int | None = None) -> list[InactiveSubjec
     an open erasure request, and the controller's own addresses (its mailboxes, its email)."""
     span = years if years is not None else retention_settings(app).inactive_years
     cutoff = add_years(app.clock.now(), -span)
-    own = _own_pseudonyms(app)
     with app.db.session() as s:
-        pending = set(
-            s.scalars(
-                select(ErasureRequest.pseudonym).where(
-                    ErasureRequest.kind == "erasure",
-                    ErasureRequest.state.in_([str(x) for x in OPEN_REQUEST_STATES]),
-                )
-            )
-        )
+        excluded = not_for_review(app, s)
         found = [
-            a
-            for a in activities(s).values()
-            if a.since <= cutoff and a.pseudonym not in own and a.pseudonym not in pending
+            a for a in activities(s).values() if a.since <= cutoff and a.pseudonym not in excluded
         ]
         present = _present(s, [a.subject_id for a in found])
     found.sort(key=lambda a: (a.since, a.pseudonym))
@@ -109,6 +99,20 @@ def inactive_subjects(app: App, years: int | None = None) -> list[InactiveSubjec
         )
         for a in found
     ]
+
+
+def not_for_review(app: App, s: Session) -> set[str]:
+    """Never retention-review candidates: the controller's own addresses, people being erased.
+    The one rule for this listing and the monthly report's count."""
+    pending = set(
+        s.scalars(
+            select(ErasureRequest.pseudonym).where(
+                ErasureRequest.kind == "erasure",
+                ErasureRequest.state.in_([str(x) for x in OPEN_REQUEST_STATES]),
+            )
+        )
+    )
+    return _own_pseudonyms(app) | pending
 
 
 def _own_pseudonyms(app: App) -> set[str]:
