@@ -37,7 +37,7 @@ from syncaudit.errors import AuthError, PermanentError, TransientError
 from syncaudit.retry import RetryPolicy
 
 from ._requests import Build
-from .plugin import MsGraphSettings
+from .settings import MsGraphSettings
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)

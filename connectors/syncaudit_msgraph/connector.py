@@ -79,7 +79,7 @@ from ._parse import (
     subject_starts_with,
     view_event,
 )
-from .plugin import MsGraphSettings
+from .settings import MsGraphSettings
 
 log = structlog.get_logger(__name__)
 
