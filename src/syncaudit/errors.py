@@ -2,10 +2,12 @@
 
     SyncauditError                 -- base; every error carries `next_step` for the operator
     ├── ConfigError                -- fix the configuration file or environment (exit 2)
+    │   └── MissingSecret          -- a system about to be called lacks its secret variable
     ├── UsageError                 -- fix the command line (exit 2)
     ├── InvalidEmail               -- the given address cannot be an email address (exit 2)
     ├── InputFileError             -- an untrusted input file was rejected; others go on
     ├── DatabaseError              -- the database cannot be opened, locked, or is too new
+    ├── SystemPackageMissing       -- an operating-system package is not installed (named)
     └── ConnectorError             -- raised by connectors; the engine decides from the subclass
         ├── TransientError         -- retry later (429, 5xx, timeouts); may carry retry_after
         ├── PermanentError         -- retrying will not help; surface to the operator
@@ -51,6 +53,22 @@ class ConfigError(SyncauditError):
         super().__init__(text)
 
 
+class MissingSecret(ConfigError):
+    """A command is about to call a system whose `*_env` variable is not set. Only the systems a
+    command calls need their secrets, so the message names this one variable alone."""
+
+    def __init__(self, where: str, var: str) -> None:
+        problem = f"{where}: environment variable {var} is not set"
+        super().__init__([problem])
+        self.message = problem  # one line: the only problem there is
+        self.where = where
+        self.var = var
+        self.next_step = (
+            f"Set {var} in this shell or in the service's environment file "
+            "(docs/operations.md); commands that only read the index need no system secrets."
+        )
+
+
 class UsageError(SyncauditError):
     exit_code = 2
     default_next_step = "See `syncaudit --help`."
@@ -85,6 +103,11 @@ class InputFileError(SyncauditError):
 
 class DatabaseError(SyncauditError):
     default_next_step = "Check [database].url and that the database is reachable."
+
+
+class SystemPackageMissing(SyncauditError):
+    """A feature needs operating-system packages that are not installed; the message names them
+    and `next_step` is the command that installs them (`syncaudit.sysdeps` has the list)."""
 
 
 class ConnectorError(SyncauditError):

@@ -177,7 +177,7 @@ def test_a_rewritten_log_shows_in_the_report(tmp_path: Path) -> None:
 def test_coaching_summaries_appear_once_provided(sqlite_scenario: Scenario) -> None:
     from syncaudit.reports import hooks
 
-    def provider(app: Any, as_of: Any) -> CoachingReview:
+    def provider(app: Any, as_of: Any, session: Any) -> CoachingReview:
         return CoachingReview(limit_years=2, past_limit=3, items=("msg-1", "msg-2", "msg-3"))
 
     installed = list(hooks._coaching)  # the rights area's provider, when it is imported
@@ -190,3 +190,22 @@ def test_coaching_summaries_appear_once_provided(sqlite_scenario: Scenario) -> N
         "configured": True, "limit_years": 2, "past_limit": 3,
         "items": ["msg-1", "msg-2", "msg-3"], "note": "",
     }  # fmt: skip
+
+
+def test_pdf_without_pango_names_the_packages_and_other_formats_still_work(
+    configured: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYNCAUDIT_SIMULATE_MISSING", "libpango-1.0-0 libpangoft2-1.0-0")
+    result = runner.invoke(cli, ["report", "monthly", "--format", "pdf"])
+    assert result.exit_code == 1
+    assert "error: PDF output is not available here: missing system packages: libpango-1.0-0" in (
+        result.output
+    )
+    assert (
+        "next: Run `sudo apt-get install -y --no-install-recommends libpango-1.0-0 "
+        "libpangoft2-1.0-0`" in result.output
+    )
+    assert not list((configured / "reports").glob("*.pdf*"))
+    for fmt in ("html", "md", "json"):
+        result = runner.invoke(cli, ["report", "monthly", "--format", fmt])
+        assert result.exit_code == 0, result.output

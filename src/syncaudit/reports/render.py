@@ -9,12 +9,14 @@ from __future__ import annotations
 import functools
 import json
 import re
+import warnings
 from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from syncaudit.errors import SyncauditError, UsageError
+from syncaudit import sysdeps
+from syncaudit.errors import SyncauditError, SystemPackageMissing, UsageError
 from syncaudit.reports import charts
 from syncaudit.reports.i18n import Formatter, check_language, translations
 
@@ -90,14 +92,27 @@ def _charts(kind: str, report: dict[str, Any]) -> dict[str, Any]:
 
 
 def html_to_pdf(html: str) -> bytes:
-    """WeasyPrint lays the HTML out for A4; it needs Pango from the operating system."""
-    try:
-        from weasyprint import HTML  # type: ignore[import-untyped, import-not-found, unused-ignore]
-    except (ImportError, OSError) as exc:
-        raise SyncauditError(
-            f"PDF output is not available here ({type(exc).__name__}: {exc})",
-            next_step="Install WeasyPrint and Pango (Debian: apt-get install libpango-1.0-0 "
-            "libpangoft2-1.0-0), or use --format html and print it to PDF.",
-        ) from None
-    document: bytes = HTML(string=html, base_url=None).write_pdf()
+    """WeasyPrint lays the HTML out for A4; it needs Pango from the operating system.
+
+    A missing required package is named with the command that installs it (the same line
+    `make` prints); a missing optional one (HarfBuzz-subset) only makes the PDF larger, so
+    WeasyPrint's warning about it is not passed on to the operator as a failure."""
+    absent = sysdeps.missing(["pdf"], required_only=True)
+    if absent:
+        raise SystemPackageMissing(
+            f"PDF output is not available here: {sysdeps.message(absent)}",
+            next_step=f"Run `{sysdeps.install_command(absent)}`, or use --format html "
+            "(every other format works without these packages).",
+        )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="HarfBuzz-Subset will be required")
+        try:
+            from weasyprint import HTML  # type: ignore[import-untyped, import-not-found, unused-ignore]
+        except (ImportError, OSError) as exc:
+            raise SyncauditError(
+                f"PDF output is not available here ({type(exc).__name__})",
+                next_step="Reinstall syncaudit (WeasyPrint is one of its packages), or use "
+                "--format html and print it to PDF.",
+            ) from None
+        document: bytes = HTML(string=html, base_url=None).write_pdf()
     return document
