@@ -28,7 +28,7 @@ import requests
 import structlog
 
 from syncaudit.clock import SystemClock
-from syncaudit.contract import Change, Checkpoint, ItemUpsert
+from syncaudit.contract import Change, Checkpoint, ItemUpsert, Secret
 from syncaudit_mailchimp.connector import MailchimpConnector
 from syncaudit_mailchimp.plugin import PLUGIN
 from syncaudit_mailchimp.settings import MailchimpSettings
@@ -36,7 +36,9 @@ from syncaudit_mailchimp.simulator import LogEntry, MailchimpSimulator
 
 
 def _connector(sim: MailchimpSimulator, *, reuse: bool = True) -> MailchimpConnector:
-    settings = MailchimpSettings(api_key=sim.api_key, base_url=sim.url, reuse_connections=reuse)
+    settings = MailchimpSettings(
+        api_key=Secret.of(sim.api_key), base_url=sim.url, reuse_connections=reuse
+    )
     return MailchimpConnector(
         "bench", settings, PLUGIN.default_profile(settings), clock=SystemClock()
     )

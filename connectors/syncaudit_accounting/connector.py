@@ -26,7 +26,6 @@ import structlog
 from syncaudit.clock import Clock
 from syncaudit.contract import (
     Action,
-    Capability,
     Change,
     Checkpoint,
     ErasureTarget,
@@ -54,7 +53,7 @@ from syncaudit_accounting.files import (
 from syncaudit_accounting.model import Invoice
 from syncaudit_accounting.refs import invoice_date, invoice_number, kind_of, locator, make_ref
 from syncaudit_accounting.retention import LEGAL_BASIS, retention_end, under_hold
-from syncaudit_accounting.settings import KIND, AccountingSettings
+from syncaudit_accounting.settings import CAPABILITIES, KIND, AccountingSettings
 
 log = structlog.get_logger(__name__)
 MISSING = "missing:"
@@ -98,7 +97,7 @@ class AccountingExportConnector:
         self.settings = settings
         self.profile = profile
         self.clock = clock
-        self.capabilities = frozenset({Capability.PULL, Capability.LEGAL_HOLD, Capability.EXPORT})
+        self.capabilities = CAPABILITIES
 
     # -- the folder ---------------------------------------------------------------------------
 
@@ -260,7 +259,7 @@ class AccountingExportConnector:
         refs: dict[tuple[str, str, RecordKind], RecordRef] = {}
         for export, invoice in self._scan():
             for party in invoice.parties:
-                if party.email and try_normalize_email(party.email) == target.email:
+                if target.is_address(party.email):
                     kind = kind_of(party)
                     key = (export.stream, invoice.key, kind)
                     refs.setdefault(key, make_ref(self.name, export, invoice, kind))
@@ -360,7 +359,7 @@ class AccountingExportConnector:
                     "address_lines": list(p.address_lines),
                 }
                 for p in invoice.parties
-                if p.email and try_normalize_email(p.email) == target.email
+                if target.is_address(p.email)
             ]
             until = self.retained_until(invoice.date)
             return {

@@ -9,8 +9,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from syncaudit.clock import Clock
-from syncaudit.contract import Connector, DemoPerson, DemoSystem, SystemProfile, TransferMechanism
-from syncaudit_accounting.settings import KIND, AccountingSettings, parse_settings
+from syncaudit.contract import (
+    Capability,
+    Connector,
+    DemoPerson,
+    DemoSystem,
+    SystemProfile,
+    TransferMechanism,
+)
+from syncaudit_accounting.settings import CAPABILITIES, KIND, AccountingSettings, parse_settings
 
 
 class AccountingExportPlugin:
@@ -26,6 +33,9 @@ class AccountingExportPlugin:
 
         assert isinstance(settings, AccountingSettings)
         return AccountingExportConnector(name, settings, profile, clock=clock)
+
+    def capabilities(self, settings: Any) -> frozenset[Capability]:
+        return CAPABILITIES
 
     def default_profile(self, settings: Any) -> SystemProfile:
         from syncaudit.regions import in_eea

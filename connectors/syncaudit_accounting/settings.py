@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from syncaudit.contract import SettingsReader
+from syncaudit.contract import Capability, SettingsReader
 from syncaudit_accounting.retention import DEFAULT_YEARS, parse_year_end
+
+# What a connector of this kind can do (declared, so it is known without building one).
+CAPABILITIES = frozenset({Capability.PULL, Capability.LEGAL_HOLD, Capability.EXPORT})
 
 KIND = "accounting_export"
 CSV_FIELDS = (

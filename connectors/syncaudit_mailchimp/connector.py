@@ -24,7 +24,6 @@ import structlog
 from syncaudit.clock import Clock
 from syncaudit.contract import (
     Action,
-    Capability,
     Change,
     ErasureTarget,
     Outcome,
@@ -49,7 +48,7 @@ from syncaudit_mailchimp.members import (
     stream_for,
 )
 from syncaudit_mailchimp.pull import PAGE_SIZE, AudienceReader, Listing
-from syncaudit_mailchimp.settings import MailchimpSettings
+from syncaudit_mailchimp.settings import CAPABILITIES, MailchimpSettings
 from syncaudit_mailchimp.transport import NotFound, Transport
 
 log = structlog.get_logger(__name__)
@@ -80,9 +79,7 @@ class MailchimpConnector:
         self.name = name
         self.profile = profile
         self.settings = settings
-        self.capabilities = frozenset(
-            {Capability.PULL, Capability.ERASE, Capability.OBJECT, Capability.EXPORT}
-        )
+        self.capabilities = CAPABILITIES
         self._clock = clock
         self._policy = policy
         self._transport = transport or Transport(settings)
@@ -199,7 +196,7 @@ class MailchimpConnector:
         for audience in audiences:
             for member_id in candidate_hashes(target.email):
                 member = self._member(audience.id, member_id, IDENTITY_FIELDS)
-                if member is not None and holds(member, target.email):
+                if member is not None and holds(member, target):
                     found.append((self._ref(audience, str(member["id"]), member), audience.id))
                     break
         log.info("mailchimp.located", records=len(found))
@@ -233,7 +230,7 @@ class MailchimpConnector:
         member = self._member(_list_id(ref), ref.external_id, IDENTITY_FIELDS)
         if member is None:
             return None
-        return holds(member, target.email)
+        return holds(member, target)
 
     def erase(self, ref: RecordRef, target: ErasureTarget) -> Outcome:
         list_id = _list_id(ref)
@@ -270,7 +267,7 @@ class MailchimpConnector:
                 continue
             checked.add(key)
             member = self._member(key[0], ref.external_id, IDENTITY_FIELDS)
-            if member is not None and holds(member, target.email):
+            if member is not None and holds(member, target):
                 remaining[key] = ref
         log.info("mailchimp.verified", remaining=len(remaining))
         return list(remaining.values())
@@ -281,7 +278,7 @@ class MailchimpConnector:
         """Objection to direct marketing: status -> unsubscribed. Nothing is deleted."""
         list_id = _list_id(ref)
         member = self._member(list_id, ref.external_id, IDENTITY_FIELDS)
-        if member is None or not holds(member, target.email):
+        if member is None or not holds(member, target):
             return Outcome(status=OutcomeStatus.ALREADY_ABSENT, ref=ref, detail="no such member")
         status = str(member.get("status"))
         if status in _NO_MARKETING:
@@ -318,7 +315,7 @@ class MailchimpConnector:
             )
         except NotFound:
             return {}
-        if not holds(member, target.email):
+        if not holds(member, target):
             return {}
         audience = self._read("get audience", lambda c: c.lists.get_list(list_id, fields=["name"]))
         return {

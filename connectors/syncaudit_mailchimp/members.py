@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from syncaudit.contract import ItemUpsert, Observation, RecordKind
-from syncaudit.identity import try_normalize_email
+from syncaudit.contract import ErasureTarget, ItemUpsert, Observation, RecordKind
 from syncaudit_mailchimp.cursor import parse_time
 
 STREAM_PREFIX = "audience:"
@@ -48,7 +47,10 @@ def subscriber_hash(address: str) -> str:
 
 def candidate_hashes(normalized: str) -> list[str]:
     """Member ids the person may have: the address as normalised (IDNA domain) and, for an
-    internationalised domain, as typed in Unicode (Mailchimp hashes what it stores)."""
+    internationalised domain, as typed in Unicode (Mailchimp hashes what it stores). None when
+    the address is not known (a re-erasure by pseudonym: the refs come from the pull)."""
+    if not normalized:
+        return []
     hashes = [subscriber_hash(normalized)]
     local, _, domain = normalized.rpartition("@")
     if "xn--" in domain:
@@ -62,9 +64,9 @@ def candidate_hashes(normalized: str) -> list[str]:
     return hashes
 
 
-def holds(member: Mapping[str, Any], normalized: str) -> bool:
+def holds(member: Mapping[str, Any], target: ErasureTarget) -> bool:
     """Whether a member record is the person's (compared through the one normaliser)."""
-    return try_normalize_email(member.get("email_address")) == normalized
+    return target.is_address(member.get("email_address"))
 
 
 def locator_for(list_id: str) -> Mapping[str, str]:

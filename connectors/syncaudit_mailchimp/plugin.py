@@ -6,8 +6,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from syncaudit.clock import Clock
-from syncaudit.contract import Connector, DemoPerson, DemoSystem, SystemProfile, TransferMechanism
-from syncaudit_mailchimp.settings import MailchimpSettings, parse_settings
+from syncaudit.contract import (
+    Capability,
+    Connector,
+    DemoPerson,
+    DemoSystem,
+    SystemProfile,
+    TransferMechanism,
+)
+from syncaudit_mailchimp.settings import CAPABILITIES, MailchimpSettings, parse_settings
 
 VENDOR = "The Rocket Science Group LLC d/b/a Mailchimp (Intuit Inc.)"
 TRANSFER_REFERENCE = (
@@ -39,6 +46,9 @@ class MailchimpPlugin:
         from syncaudit_mailchimp.connector import MailchimpConnector
 
         return MailchimpConnector(name, settings, profile, clock=clock)
+
+    def capabilities(self, settings: Any) -> frozenset[Capability]:
+        return CAPABILITIES
 
     def default_profile(self, settings: Any) -> SystemProfile:
         # Every Mailchimp data centre (usN) is in the USA; there is no EU data centre.

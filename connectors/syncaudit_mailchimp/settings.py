@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from syncaudit.contract import SettingsReader
+from syncaudit.contract import Capability, Secret, SettingsReader
+
+# What a connector of this kind can do (declared, so it is known without building one).
+CAPABILITIES = frozenset({Capability.PULL, Capability.ERASE, Capability.OBJECT, Capability.EXPORT})
 
 MAX_CONNECTIONS = 10  # Mailchimp's documented limit of simultaneous connections per user
 _LIST_ID = re.compile(r"^[0-9a-zA-Z]{1,32}$")
@@ -34,7 +37,7 @@ _DATA_CENTRE = re.compile(r"^[a-z]+[0-9]+$")
 
 @dataclass(frozen=True, kw_only=True)
 class MailchimpSettings:
-    api_key: str = field(repr=False)
+    api_key: Secret
     audiences: tuple[str, ...] = ()
     base_url: str = ""
     reconcile_days: int = 7
@@ -45,7 +48,7 @@ class MailchimpSettings:
 
     @property
     def data_centre(self) -> str:
-        return self.api_key.rpartition("-")[2]
+        return self.api_key.reveal().rpartition("-")[2]
 
 
 def parse_settings(
@@ -65,7 +68,7 @@ def parse_settings(
         max_connections=reader.integer("max_connections", 4, minimum=1),
         reuse_connections=reader.boolean("reuse_connections", True),
     )
-    if api_key and not base_url and not _DATA_CENTRE.match(settings.data_centre):
+    if api_key.value and not base_url and not _DATA_CENTRE.match(settings.data_centre):
         # Never echo the key: say only what is wrong with its shape.
         reader.problem("api_key_env", "the key must end in its data centre, e.g. ...-us6")
     for list_id in audiences:

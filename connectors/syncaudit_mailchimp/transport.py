@@ -63,7 +63,7 @@ def build_client(settings: MailchimpSettings) -> Any:
     import mailchimp_marketing
 
     client = mailchimp_marketing.Client()
-    client.set_config({"api_key": settings.api_key, "timeout": settings.timeout_seconds})
+    client.set_config({"api_key": settings.api_key.reveal(), "timeout": settings.timeout_seconds})
     if settings.base_url:
         client.api_client.host = settings.base_url
     return client

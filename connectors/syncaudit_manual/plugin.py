@@ -23,6 +23,7 @@ from syncaudit.contract import (
     TransferMechanism,
 )
 
+CAPABILITIES = frozenset({Capability.MANUAL})
 DEFAULT_INSTRUCTIONS = "Find the person in this system and delete them, then confirm."
 
 
@@ -38,7 +39,7 @@ class ManualConnector:
         self.name = name
         self.settings = settings
         self.profile = profile
-        self.capabilities = frozenset({Capability.MANUAL})
+        self.capabilities = CAPABILITIES
 
     def check(self) -> str:
         return "manual system: nothing to connect to"
@@ -93,6 +94,9 @@ class ManualPlugin:
         self, name: str, settings: ManualSettings, profile: SystemProfile, *, clock: Clock
     ) -> Connector:
         return ManualConnector(name, settings, profile)
+
+    def capabilities(self, settings: ManualSettings) -> frozenset[Capability]:
+        return CAPABILITIES
 
     def default_profile(self, settings: ManualSettings) -> SystemProfile:
         return SystemProfile(

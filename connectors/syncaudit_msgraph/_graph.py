@@ -186,10 +186,10 @@ class GraphSession:
                 s.tenant_id,
                 s.client_id,
                 certificate_path=s.client_certificate_path,
-                password=s.client_certificate_password or None,
+                password=s.client_certificate_password.reveal() or None,
                 **options,
             )
-        return ClientSecretCredential(s.tenant_id, s.client_id, s.client_secret, **options)
+        return ClientSecretCredential(s.tenant_id, s.client_id, s.client_secret.reveal(), **options)
 
     def _make_client(self) -> Any:
         import httpx

@@ -167,25 +167,37 @@ def graph_datetime(value: Any) -> datetime | None:
 
 
 def same_address(raw: str | None, target: ErasureTarget) -> bool:
-    return bool(raw) and try_normalize_email(raw or "") == target.email
+    return target.is_address(raw)
 
 
 def contact_holds(contact: Json, target: ErasureTarget) -> bool:
     return any(same_address(a, target) for a in distinct_addresses(contact.get("emailAddresses")))
 
 
+# Address-shaped words in free text; each is compared through `ErasureTarget.is_address`, so the
+# person's address is found even when only its pseudonym is known.
+_WORD_CHAR = r"[^\s<>()\[\],;:\"'/\\]"
+_ADDRESS_WORD = re.compile(rf"{_WORD_CHAR}+@{_WORD_CHAR}*[^\s<>()\[\],;:\"'/\\.]")
+
+
 def _name_pattern(target: ErasureTarget) -> re.Pattern[str] | None:
-    words = [re.escape(target.email)]
-    words += [r"\b" + re.escape(n.strip()) + r"\b" for n in target.names if len(n.strip()) >= 3]
+    words = [r"\b" + re.escape(n.strip()) + r"\b" for n in target.names if len(n.strip()) >= 3]
     return re.compile("|".join(words), re.IGNORECASE) if words else None
 
 
 def text_mentions(text: str | None, target: ErasureTarget) -> bool:
+    if not text:
+        return False
+    if any(target.is_address(word) for word in _ADDRESS_WORD.findall(text)):
+        return True
     pattern = _name_pattern(target)
-    return bool(text) and pattern is not None and pattern.search(text or "") is not None
+    return pattern is not None and pattern.search(text) is not None
 
 
 def redact_text(text: str, target: ErasureTarget) -> str:
+    text = _ADDRESS_WORD.sub(
+        lambda m: REDACTED if target.is_address(m.group(0)) else m.group(0), text
+    )
     pattern = _name_pattern(target)
     return pattern.sub(REDACTED, text) if pattern is not None else text
 

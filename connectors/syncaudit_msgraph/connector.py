@@ -44,7 +44,6 @@ import structlog
 from syncaudit.clock import Clock
 from syncaudit.contract import (
     Action,
-    Capability,
     Change,
     Checkpoint,
     ErasureTarget,
@@ -79,7 +78,7 @@ from ._parse import (
     subject_starts_with,
     view_event,
 )
-from .settings import MsGraphSettings
+from .settings import CAPABILITIES, MsGraphSettings
 
 log = structlog.get_logger(__name__)
 
@@ -182,9 +181,7 @@ class MsGraphConnector:
         self.settings = settings
         self.profile = profile
         self.clock = clock
-        self.capabilities = frozenset(
-            {Capability.PULL, Capability.ERASE, Capability.EXPORT, Capability.MAIL}
-        )
+        self.capabilities = CAPABILITIES
         self._session = GraphSession(settings, clock, retry)
         self._labels = {m: f"mailboxes[{i}]" for i, m in enumerate(settings.mailboxes)}
 
@@ -390,7 +387,9 @@ class MsGraphConnector:
         return sorted(refs, key=lambda r: (r.stream, r.external_id))
 
     async def _locate_in(self, mailbox: str, target: ErasureTarget) -> list[RecordRef]:
-        folders = await self._folders(mailbox)
+        # Without the address (a re-erasure by pseudonym) contacts cannot be searched by it:
+        # the records come from the pull; the calendar scan still compares every address.
+        folders = await self._folders(mailbox) if target.email else []
         found = await gather_or_cancel(
             *(
                 self._session.read_all(

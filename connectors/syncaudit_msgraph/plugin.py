@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from syncaudit.clock import Clock
 from syncaudit.contract import (
+    Capability,
     Connector,
     DemoPerson,
     DemoSystem,
@@ -39,7 +40,7 @@ from syncaudit.contract import (
 )
 
 from .connector import MsGraphConnector
-from .settings import KIND, MsGraphSettings, parse_settings
+from .settings import CAPABILITIES, KIND, MsGraphSettings, parse_settings
 
 __all__ = ["KIND", "PLUGIN", "MsGraphPlugin", "MsGraphSettings", "parse_settings"]
 
@@ -56,6 +57,9 @@ class MsGraphPlugin:
         self, name: str, settings: Any, profile: SystemProfile, *, clock: Clock
     ) -> Connector:
         return MsGraphConnector(name, settings, profile, clock=clock)
+
+    def capabilities(self, settings: Any) -> frozenset[Capability]:
+        return CAPABILITIES
 
     def default_profile(self, settings: Any) -> SystemProfile:
         host = urlsplit(getattr(settings, "base_url", "")).hostname or ""

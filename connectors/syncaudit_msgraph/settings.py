@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from syncaudit.contract import SettingsReader
+from syncaudit.contract import Capability, Secret, SettingsReader
 from syncaudit.identity import try_normalize_email
+
+# What a connector of this kind can do (declared, so it is known without building one).
+CAPABILITIES = frozenset({Capability.PULL, Capability.ERASE, Capability.EXPORT, Capability.MAIL})
 
 KIND = "msgraph"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -19,9 +22,9 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 class MsGraphSettings:
     tenant_id: str
     client_id: str
-    client_secret: str = field(default="", repr=False)
+    client_secret: Secret = field(default_factory=lambda: Secret.of(""))
     client_certificate_path: str = ""
-    client_certificate_password: str = field(default="", repr=False)
+    client_certificate_password: Secret = field(default_factory=lambda: Secret.of(""))
     mailboxes: tuple[str, ...]
     authority: str = "https://login.microsoftonline.com"
     base_url: str = "https://graph.microsoft.com/v1.0"

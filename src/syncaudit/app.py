@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from syncaudit import registry
 from syncaudit.clock import Clock, default_clock, utc
 from syncaudit.config import Settings, SystemConfig
-from syncaudit.contract import Capability, Connector
+from syncaudit.contract import Capability, Connector, missing_secrets
 from syncaudit.db import Database
-from syncaudit.errors import ConnectorError, InvalidEmail
+from syncaudit.errors import ConfigError, ConnectorError, InvalidEmail
 from syncaudit.identity import Pseudonymizer, normalize_email
 from syncaudit.models import Record, Subject, SyncRun, Tombstone
 from syncaudit.sync import SyncReport, run_sync
@@ -57,13 +57,22 @@ class App:
     # -- systems ----------------------------------------------------------------------------
 
     def connector(self, name: str) -> Connector:
+        """The system's connector. Its secrets are demanded here, when it is about to be called:
+        MissingSecret names that system's variable alone."""
         if name not in self._connectors:
             system = self.settings.system(name)
+            for secret in missing_secrets(system.settings):
+                secret.reveal()
             plugin = registry.plugin_for(system.type)
             self._connectors[name] = plugin.create(
                 system.name, system.settings, system.profile, clock=self.clock
             )
         return self._connectors[name]
+
+    def capabilities(self, name: str) -> frozenset[Capability]:
+        """What the system can do, from its plugin: no connector is built, no secret demanded."""
+        system = self.settings.system(name)
+        return registry.plugin_for(system.type).capabilities(system.settings)
 
     def systems(self, names: Iterable[str] = ()) -> list[SystemConfig]:
         wanted = list(names)
@@ -77,7 +86,7 @@ class App:
             try:
                 message = self.connector(system.name).check()
                 results.append(CheckResult(system=system.name, ok=True, message=message))
-            except ConnectorError as exc:
+            except (ConnectorError, ConfigError) as exc:
                 results.append(
                     CheckResult(
                         system=system.name, ok=False, message=str(exc), next_step=exc.next_step
@@ -95,11 +104,14 @@ class App:
         from syncaudit.erasure.resurrection import ResurrectionGuard
 
         guard = ResurrectionGuard(self)
+        # Every system's connector (and secret) first: a missing one stops the sync before any
+        # system was pulled, naming only what is missing.
+        pulled = [
+            s.name for s in self.systems(names) if Capability.PULL in self.capabilities(s.name)
+        ]
+        connectors = [self.connector(name) for name in pulled]
         reports = []
-        for system in self.systems(names):
-            connector = self.connector(system.name)
-            if Capability.PULL not in connector.capabilities:
-                continue
+        for connector in connectors:
             report = run_sync(
                 self.db,
                 connector,
@@ -107,7 +119,7 @@ class App:
                 clock=self.clock,
                 full=full,
                 on_resurrection=guard,
-                progress=_bind(progress, system.name),
+                progress=_bind(progress, connector.name),
             )
             reports.append(report)
         from syncaudit.rights.objection import check_after_sync

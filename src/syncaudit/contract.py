@@ -17,13 +17,14 @@ Every call may be repeated after a crash. Errors are `TransientError`, `Permanen
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from syncaudit.clock import Clock
-from syncaudit.errors import ConfigError
+from syncaudit.errors import ConfigError, MissingSecret
+from syncaudit.identity import try_normalize_email
 
 # ---------------------------------------------------------------------------------------------
 # What a system is
@@ -164,11 +165,27 @@ class RecordRef:
 
 @dataclass(frozen=True, kw_only=True)
 class ErasureTarget:
-    """Who is erased. Lives only in memory while an erasure request is open."""
+    """Who is erased. Lives only in memory while an erasure request is open.
 
-    email: str  # normalised
+    `email` is "" when syncaudit holds no plaintext of the person (a re-erasure after a
+    resurrection): the records to erase are then known from the pull, and a record's address is
+    recognised by its keyed pseudonym (`is_address`). Connectors compare addresses only through
+    `is_address`, and skip look-ups by address when `email` is empty."""
+
+    email: str  # normalised, or "" (see above)
     pseudonym: str
     names: tuple[str, ...] = ()  # display names known for the person (for redaction)
+    # normalised address -> keyed pseudonym; the core supplies it, connectors never hold the key
+    pseudonymize: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
+
+    def is_address(self, raw: str | None) -> bool:
+        """Whether `raw` (as a system stores it) is the person's address."""
+        normalized = try_normalize_email(raw) if raw else None
+        if normalized is None:
+            return False
+        if self.email:
+            return normalized == self.email
+        return self.pseudonymize is not None and self.pseudonymize(normalized) == self.pseudonym
 
 
 class Action(enum.StrEnum):
@@ -295,6 +312,11 @@ class ConnectorPlugin(Protocol):
         self, name: str, settings: Any, profile: SystemProfile, *, clock: Clock
     ) -> Connector: ...
 
+    def capabilities(self, settings: Any) -> frozenset[Capability]:
+        """What a connector built from these settings can do, known without building it (so a
+        command that only plans needs no secret); equal to the connector's `capabilities`."""
+        ...
+
     def default_profile(self, settings: Any) -> SystemProfile:
         """Vendor, country and safeguard when the operator did not give them."""
         ...
@@ -370,15 +392,17 @@ class SettingsReader:
             return default
         return value
 
-    def secret(self, key: str, *, required: bool = True) -> str:
-        """`key` names an environment variable (keys end in `_env`); returns its value."""
+    def secret(self, key: str, *, required: bool = True) -> Secret:
+        """`key` names an environment variable (keys end in `_env`). The variable is read now but
+        demanded only when the system is called (`Secret.reveal`), so a command that only reads
+        the index needs no system's secret."""
         var = self.string(key, required=required)
-        if not var:
-            return ""
-        value = self.env.get(var, "")
-        if not value and required:
-            self.problem(key, f"environment variable {var} is not set")
-        return value
+        return Secret(
+            where=f"{self.path}.{key}",
+            var=var,
+            required=required and bool(var),
+            value=self.env.get(var, "") if var else "",
+        )
 
     def finish(self, *, allowed_extra: Sequence[str] = ()) -> None:
         """Raise ConfigError with every problem; unknown keys are problems too (typos)."""
@@ -388,6 +412,39 @@ class SettingsReader:
                 self.problems.append(f"{self.path}.{key}: unknown key (typo?)")
         if self.problems:
             raise ConfigError(self.problems)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Secret:
+    """A secret named by an `*_env` key. Its value never shows in a repr, log or error."""
+
+    where: str  # the key path, e.g. "systems[1].api_key_env"
+    var: str  # the environment variable it names ("" when the key was not given)
+    required: bool = True
+    value: str = field(default="", repr=False)
+
+    @classmethod
+    def of(cls, value: str, *, where: str = "(given in code)") -> Secret:
+        """A secret given directly (tests, embedding), not through the environment."""
+        return cls(where=where, var="", required=bool(value), value=value)
+
+    @property
+    def missing(self) -> bool:
+        return self.required and not self.value
+
+    def reveal(self) -> str:
+        """The value, for the call that needs it; MissingSecret naming this variable alone."""
+        if self.missing:
+            raise MissingSecret(self.where, self.var)
+        return self.value
+
+
+def missing_secrets(settings: object) -> list[Secret]:
+    """The required secrets of a plugin's settings (a dataclass) that the environment lacks."""
+    if not is_dataclass(settings):
+        return []
+    found = (getattr(settings, f.name) for f in fields(settings))
+    return [value for value in found if isinstance(value, Secret) and value.missing]
 
 
 # Keys every [[systems]] table takes; the core reads them, plugins ignore them.

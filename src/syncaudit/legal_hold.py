@@ -27,7 +27,7 @@ from syncaudit import audit
 from syncaudit.contract import Outcome, OutcomeStatus, RecordKind, RecordRef
 from syncaudit.erasure.refs import outcome_to_json, ref_to_json
 from syncaudit.erasure.requests import new_request_id
-from syncaudit.erasure.states import RequestState, TaskState
+from syncaudit.erasure.states import Origin, RequestState, TaskState
 from syncaudit.errors import SyncauditError
 from syncaudit.models import ErasureRequest, ErasureTask, Record, Subject
 
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("syncaudit.legal_hold")
 # `legal_hold_expiry` would not fit erasure_requests.origin (String(16)); this does.
-ORIGIN = "legal_hold_end"
+ORIGIN = Origin.LEGAL_HOLD_END
 GENERIC = (
     "The statutory retention of the records below has ended. Ask the system's keeper to delete "
     "them at source (and from exports and backups), then confirm here."

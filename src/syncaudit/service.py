@@ -76,7 +76,7 @@ def plan_jobs(app: App) -> list[Job]:
     service = app.settings.service
     jobs = []
     for system in app.systems():
-        if Capability.PULL not in app.connector(system.name).capabilities:
+        if Capability.PULL not in app.capabilities(system.name):
             continue
         every = system.sync_interval or service.sync_interval
         jobs.append(

@@ -44,10 +44,12 @@ CONTRACT_KEY = b"contract-test-key-0123456789abcdef"
 
 def target_for(email: str, names: Sequence[str] = ()) -> ErasureTarget:
     normalized = normalize_email(email)
+    pseudo = Pseudonymizer(CONTRACT_KEY)
     return ErasureTarget(
         email=normalized,
-        pseudonym=Pseudonymizer(CONTRACT_KEY).of_normalized(normalized),
+        pseudonym=pseudo.of_normalized(normalized),
         names=tuple(names),
+        pseudonymize=pseudo.of_normalized,
     )
 
 
@@ -112,15 +114,7 @@ class FakeConnector:
         self.profile = profile or SystemProfile(
             vendor="Fake Oy", country="FI", transfer_mechanism=TransferMechanism.EEA
         )
-        caps = {Capability.PULL}
-        caps.add(
-            Capability.MANUAL
-            if manual
-            else Capability.LEGAL_HOLD
-            if legal_hold
-            else Capability.ERASE
-        )
-        self.capabilities = frozenset(caps)
+        self.capabilities = fake_capabilities(legal_hold=legal_hold, manual=manual)
 
     def check(self) -> str:
         self.system._maybe_fail("check")
@@ -159,7 +153,7 @@ class FakeConnector:
                     yield ItemRemoved(stream=self.STREAM, external_id=ext_id)
         yield Checkpoint(stream=self.STREAM, cursor=str(top), round_complete=in_round)
 
-    def _refs_for(self, email: str) -> list[RecordRef]:
+    def _refs_for(self, target: ErasureTarget) -> list[RecordRef]:
         return [
             RecordRef(
                 system=self.name,
@@ -169,7 +163,7 @@ class FakeConnector:
                 label=f"item {i.external_id}",
             )
             for i in self.system.items.values()
-            if any(normalize_email(e) == email for e, _ in i.people)
+            if any(target.is_address(e) for e, _ in i.people)
         ]
 
     def locate(self, target: ErasureTarget) -> list[RecordRef]:
@@ -183,7 +177,7 @@ class FakeConnector:
                     label="manual check",
                 )
             ]
-        return self._refs_for(target.email)
+        return self._refs_for(target)
 
     def preview(self, ref: RecordRef, target: ErasureTarget) -> PlannedAction:
         action = (
@@ -203,10 +197,10 @@ class FakeConnector:
                 retained_until=date(2032, 12, 31),
             )
         item = self.system.items.get(ref.external_id)
-        if item is None or not any(normalize_email(e) == target.email for e, _ in item.people):
+        if item is None or not any(target.is_address(e) for e, _ in item.people):
             return Outcome(status=OutcomeStatus.ALREADY_ABSENT, ref=ref)
         self.system.erase_calls.append(ref.external_id)
-        remaining = [(e, n) for e, n in item.people if normalize_email(e) != target.email]
+        remaining = [(e, n) for e, n in item.people if not target.is_address(e)]
         if remaining:
             self.system.put(ref.external_id, *remaining)
         else:
@@ -217,10 +211,15 @@ class FakeConnector:
         self.system._maybe_fail("verify")
         if self.legal_hold or self.manual:
             return []
-        return self._refs_for(target.email)
+        return self._refs_for(target)
 
     def close(self) -> None:
         pass
+
+
+def fake_capabilities(*, legal_hold: bool, manual: bool) -> frozenset[Capability]:
+    way = Capability.MANUAL if manual else Capability.LEGAL_HOLD if legal_hold else Capability.ERASE
+    return frozenset({Capability.PULL, way})
 
 
 def _batched(items: list[FakeItem], size: int) -> Iterator[list[FakeItem]]:
@@ -256,6 +255,10 @@ class FakePlugin:
             legal_hold=settings["mode"] == "legal_hold",
             manual=settings["mode"] == "manual",
         )
+
+    def capabilities(self, settings: Any) -> frozenset[Capability]:
+        mode = settings["mode"]
+        return fake_capabilities(legal_hold=mode == "legal_hold", manual=mode == "manual")
 
     def default_profile(self, settings: Any) -> SystemProfile:
         return SystemProfile(

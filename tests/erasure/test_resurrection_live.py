@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import requests
 from sqlalchemy import select
 
@@ -14,11 +15,12 @@ from syncaudit import audit
 from syncaudit.app import App
 from syncaudit.clock import ManualClock
 from syncaudit.erasure import requests as erasure
+from syncaudit.erasure.forget import purge_subject
 from syncaudit.erasure.worker import Worker
-from syncaudit.models import AuditEntry, ErasureRequest, Resurrection, Subject
+from syncaudit.models import AuditEntry, ErasureRequest, ErasureTask, Resurrection, Subject
 from syncaudit_mailchimp.simulator import subscriber_hash
 
-from .world import ILONA, World, table_hits
+from .world import COACH, ILONA, World, file_hits, table_hits
 
 EMAIL, NAME = ILONA
 
@@ -128,5 +130,71 @@ def test_a_sign_up_while_the_request_is_still_open_is_erased_within_it(
         with app.db.session() as s:
             assert audit.verify(s).ok
         assert table_hits(app, [EMAIL, NAME]) == []
+    finally:
+        app.close()
+
+
+def _postgres_file_hits(app: App, needles: list[str]) -> list[str]:
+    """Needles in the raw bytes of this test's PostgreSQL tables, TOAST and indexes."""
+    with app.db.engine.connect() as conn:
+        conn.exec_driver_sql("CHECKPOINT")
+        data_dir = Path(conn.exec_driver_sql("SHOW data_directory").scalar_one())
+        files = conn.exec_driver_sql(
+            "SELECT c.relname, pg_relation_filepath(c.oid) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'i', 't') "
+            "UNION SELECT t.relname, pg_relation_filepath(t.oid) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_class t "
+            "ON t.oid = c.reltoastrelid WHERE n.nspname = current_schema()"
+        ).all()
+    hits = []
+    for name, relative in files:
+        for segment in sorted((data_dir / relative).parent.glob(Path(relative).name + "*")):
+            try:
+                data = segment.read_bytes().lower()
+            except PermissionError:
+                pytest.skip(f"cannot read PostgreSQL's files as this user ({segment})")
+            hits += [f"{name}: {n}" for n in needles if n.lower().encode() in data]
+    return hits
+
+
+def test_a_resurrected_address_is_never_stored_on_its_way_out(
+    world: World, clock: ManualClock, db_url: str
+) -> None:
+    """Only the tombstone is here (the person was erased long ago; the database holds no byte of
+    the address). A form and a re-imported contact bring the person back into Mailchimp and
+    Outlook: the sync, the queued request and its worker erase them again by the records found
+    and the pseudonym alone; at no point does a table or a database file hold the address."""
+    planted = world.plant(EMAIL, NAME, invoice=False)
+    app = App(world.settings(db_url, books=False, paper=False), clock=clock)
+    try:
+        pseudonym = app.pseudo.of_email(EMAIL)
+        with app.db.session() as s, s.begin():
+            purge_subject(s, pseudonym, "E-20200101-000000", clock.now())
+
+        app.sync()
+        with app.db.session() as s:
+            (request,) = s.scalars(select(ErasureRequest)).all()
+            assert (request.origin, request.email, request.names) == ("resurrection", None, [])
+            refs = {t.system: len(t.refs or []) for t in s.scalars(select(ErasureTask))}
+        assert refs == {"outlook": 1, "newsletter": 2}  # the contact; both audiences
+        needles = [EMAIL, EMAIL.lower(), NAME]
+        assert table_hits(app, needles) == []
+
+        Worker(app).run_until_idle()
+        view = erasure.show(app, request.id)
+        assert view["state"] == "completed", view
+        assert world.graph.contact(COACH, planted.contact_id or "") is None
+        for audience in world.audiences:
+            assert world.mailchimp.is_forgotten(audience, EMAIL)
+        (again,) = app.sync()[:1]
+        assert sum(r.resurrections for r in app.sync()) == 0  # gone from every system
+        assert again.resurrections == 0
+        assert table_hits(app, needles) == []
+        raw_hits = file_hits if app.db.is_sqlite else _postgres_file_hits
+        assert raw_hits(app, needles) == []
+        assert raw_hits(app, [pseudonym])  # the scan does see what is stored: the tombstone
+        with app.db.session() as s:
+            assert audit.verify(s).ok
     finally:
         app.close()

@@ -104,3 +104,51 @@ def test_access_object_requests_and_retention_from_the_command_line(
     deleted = invoke("retention", "summaries", "--delete", "--yes")
     assert "deleted 1" in deleted.output, deleted.output
     assert world.graph.message_ids(COACH, folder) == []
+
+
+READ_ONLY = [
+    ("erasures",),
+    ("erasures", "--json"),
+    ("subject", ANNA[1]),
+    ("status",),
+    ("requests",),
+    ("report", "monthly", "--format", "md", "-o", "-"),
+    ("report", "transfers", "--format", "json", "-o", "-"),
+    ("report", "ropa", "--format", "md", "-o", "-"),
+    ("audit", "verify"),
+]
+
+
+def test_read_only_commands_need_no_system_secret(
+    configured: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An owner looks at an erasure's progress from a shell without the service's secrets."""
+    assert invoke("sync").exit_code == 0
+    erased = invoke("erase", ANNA[1], "--yes", "--json")
+    assert erased.exit_code == 0, erased.output
+    request_id = json.loads(erased.stdout)["id"]
+    monkeypatch.delenv("SIM_GRAPH_SECRET")
+    monkeypatch.delenv("SIM_MC_KEY")
+    for args in [*READ_ONLY, ("erasure", "show", request_id)]:
+        result = invoke(*args)
+        assert result.exit_code == 0, (args, result.output)
+        assert "SIM_GRAPH_SECRET" not in result.output and "SIM_MC_KEY" not in result.output
+
+
+def test_sync_without_the_mailchimp_key_names_only_that_variable(
+    configured: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SIM_MC_KEY")
+    result = invoke("sync")
+    assert result.exit_code == 2
+    assert "error: systems[1].api_key_env: environment variable SIM_MC_KEY is not set" in (
+        result.output
+    )
+    assert "next: Set SIM_MC_KEY" in result.output
+    assert "SIM_GRAPH_SECRET" not in result.output
+    assert invoke("sync", "outlook").exit_code == 0  # a system that has its secret still syncs
+    checked = invoke("check", "--json")
+    assert checked.exit_code == 1
+    by_system = {c["system"]: c for c in json.loads(checked.stdout)}
+    assert by_system["outlook"]["ok"] is True
+    assert "SIM_MC_KEY is not set" in by_system["newsletter"]["message"]

@@ -117,10 +117,11 @@ def test_expired_summaries_are_listed_exactly_and_deleted_only_past_their_limit(
         app.pseudonym_of(e)[1] for e in (ANNA[1], BOB[1], CLEO[1], "someone@elsewhere.example")
     }
 
-    section = coaching_review(app, T0.date())  # the monthly report's section
+    with app.db.session() as s:  # the monthly report's section, inside its transaction
+        section = coaching_review(app, T0.date(), s)
+        earlier = coaching_review(app, date(2024, 1, 31), s)
     assert section is not None and (section.limit_years, section.past_limit) == (2, 3)
     assert not any("@" in item for item in section.items)
-    earlier = coaching_review(app, date(2024, 1, 31))
     assert earlier is not None and earlier.past_limit == 1  # only Anna's limit had passed
 
     shown = expired_summaries(app)

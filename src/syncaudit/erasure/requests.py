@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from syncaudit import audit
 from syncaudit.clock import utc
-from syncaudit.contract import Capability, ErasureTarget, PlannedAction
-from syncaudit.erasure.refs import index_refs, merge
-from syncaudit.erasure.states import OPEN_REQUEST_STATES, RequestState, TaskState
+from syncaudit.contract import Capability, ErasureTarget, PlannedAction, RecordRef
+from syncaudit.erasure.refs import index_refs, merge, ref_to_json
+from syncaudit.erasure.states import OPEN_REQUEST_STATES, Origin, RequestState, TaskState
 from syncaudit.errors import ConnectorError, UsageError
 from syncaudit.models import ErasureRequest, ErasureTask, Subject
 
@@ -35,7 +35,12 @@ def target_for(app: App, email: str, session: Session | None = None) -> ErasureT
     else:
         with app.db.session() as s:
             names = _known_names(s, pseudonym)
-    return ErasureTarget(email=normalized, pseudonym=pseudonym, names=tuple(names))
+    return ErasureTarget(
+        email=normalized,
+        pseudonym=pseudonym,
+        names=tuple(names),
+        pseudonymize=app.pseudo.of_normalized,
+    )
 
 
 def _known_names(session: Session, pseudonym: str) -> list[str]:
@@ -106,77 +111,135 @@ def submit(
     *,
     reason: str | None = None,
     received_at: datetime | None = None,
-    origin: str = "operator",
+    origin: str = Origin.OPERATOR,
     systems: list[str] | None = None,
     session: Session | None = None,
 ) -> str:
     """Store the request and one pending task per system; the worker plans and acts."""
-    now = app.clock.now()
-    received = received_time(app, received_at)
     target = target_for(app, email, session)
     names = systems or [s.name for s in app.systems()]
-    deadline = received + timedelta(hours=app.settings.erasure.deadline_hours)
-
-    def write(s: Session) -> str:
-        request_id = new_request_id(now)
-        while s.get(ErasureRequest, request_id) is not None:  # 24 random bits a day: may repeat
-            request_id = new_request_id(now)
-        s.add(
-            ErasureRequest(
-                id=request_id,
-                kind="erasure",
-                pseudonym=target.pseudonym,
-                email=target.email,
-                names=list(target.names),
-                reason=reason,
-                origin=origin,
-                received_at=received,
-                deadline=deadline,
-                created_at=now,
-                state=RequestState.RECEIVED,
-            )
-        )
-        for name in names:
-            s.add(
-                ErasureTask(
-                    request_id=request_id,
-                    system=name,
-                    state=TaskState.PENDING,
-                    refs=None,
-                    outcomes=[],
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        s.flush()
-        audit.append(
-            s,
-            "request.received",
-            at=now,
-            subject=target.pseudonym,
-            request_id=request_id,
-            origin=origin,
-            systems=names,
-            received_at=received.isoformat(),
-            deadline=deadline.isoformat(),
-        )
-        return request_id
-
+    request = _NewRequest(
+        pseudonym=target.pseudonym,
+        email=target.email,
+        names=target.names,
+        reason=reason,
+        origin=origin,
+        received=received_time(app, received_at),
+        tasks=dict.fromkeys(names),
+    )
     if session is not None:
-        return write(session)
+        return _write(app, session, request)
     with app.db.session() as s, s.begin():
-        return write(s)
+        return _write(app, s, request)
+
+
+def submit_found(
+    app: App,
+    session: Session,
+    pseudonym: str,
+    refs: dict[str, list[RecordRef]],
+    *,
+    reason: str,
+    origin: str = Origin.RESURRECTION,
+) -> str:
+    """A request that holds no address: the records to erase (per system) are already known, e.g.
+    a tombstoned person met again by a sync. The worker erases and verifies exactly those."""
+    request = _NewRequest(
+        pseudonym=pseudonym,
+        email=None,
+        names=(),
+        reason=reason,
+        origin=origin,
+        received=app.clock.now(),
+        tasks={system: found for system, found in refs.items()},
+    )
+    return _write(app, session, request)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _NewRequest:
+    pseudonym: str
+    email: str | None
+    names: tuple[str, ...]
+    reason: str | None
+    origin: str
+    received: datetime
+    tasks: dict[str, list[RecordRef] | None]  # system -> refs known already (None: locate)
+
+
+def _write(app: App, s: Session, new: _NewRequest) -> str:
+    now = app.clock.now()
+    deadline = new.received + timedelta(hours=app.settings.erasure.deadline_hours)
+    request_id = new_request_id(now)
+    while s.get(ErasureRequest, request_id) is not None:  # 24 random bits a day: may repeat
+        request_id = new_request_id(now)
+    s.add(
+        ErasureRequest(
+            id=request_id,
+            kind="erasure",
+            pseudonym=new.pseudonym,
+            email=new.email,
+            names=list(new.names),
+            reason=new.reason,
+            origin=str(new.origin),
+            received_at=new.received,
+            deadline=deadline,
+            created_at=now,
+            state=RequestState.RECEIVED,
+        )
+    )
+    for name, refs in new.tasks.items():
+        s.add(
+            ErasureTask(
+                request_id=request_id,
+                system=name,
+                state=TaskState.PENDING,
+                refs=None if refs is None else [ref_to_json(r) for r in refs],
+                outcomes=[],
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    s.flush()
+    audit.append(
+        s,
+        "request.received",
+        at=now,
+        subject=new.pseudonym,
+        request_id=request_id,
+        origin=str(new.origin),
+        systems=list(new.tasks),
+        received_at=new.received.isoformat(),
+        deadline=deadline.isoformat(),
+    )
+    for name, refs in new.tasks.items():
+        if refs is not None:  # known already: planned now, as the worker records its own plans
+            audit.append(
+                s,
+                "task.planned",
+                at=now,
+                subject=new.pseudonym,
+                request_id=request_id,
+                system=name,
+                records=len(refs),
+                kinds=sorted({str(r.kind) for r in refs}),
+            )
+    return request_id
 
 
 def open_request_for(session: Session, pseudonym: str) -> ErasureRequest | None:
+    """The person's open erasure request that can still erase (by address or by found records)."""
     return session.scalar(
-        select(ErasureRequest).where(
+        select(ErasureRequest)
+        .where(
             ErasureRequest.pseudonym == pseudonym,
             ErasureRequest.kind == "erasure",
             ErasureRequest.state.in_([str(s) for s in OPEN_REQUEST_STATES]),
-            # a request opened when a legal hold ended has no address: it cannot erase anew
-            ErasureRequest.email.is_not(None),
+            # a request opened when a legal hold ended holds manual tasks only
+            ErasureRequest.origin != str(Origin.LEGAL_HOLD_END),
         )
+        .order_by(ErasureRequest.created_at)
+        .limit(1)
     )
 
 

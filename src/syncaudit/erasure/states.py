@@ -27,3 +27,13 @@ OPEN_REQUEST_STATES = (
     RequestState.IN_PROGRESS,
     RequestState.OVERDUE,
 )
+
+
+class Origin(enum.StrEnum):
+    """Who or what opened an erasure request."""
+
+    OPERATOR = "operator"  # `syncaudit erase` or the console: the address is held while open
+    # A sync met a tombstoned address: the request holds no address, only the records found.
+    RESURRECTION = "resurrection"
+    # A statutory retention ended: no address, one manual task per system.
+    LEGAL_HOLD_END = "legal_hold_end"

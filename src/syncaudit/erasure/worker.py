@@ -42,7 +42,7 @@ from syncaudit.erasure.refs import (
     ref_key,
     ref_to_json,
 )
-from syncaudit.erasure.states import OPEN_REQUEST_STATES, RequestState, TaskState
+from syncaudit.erasure.states import OPEN_REQUEST_STATES, Origin, RequestState, TaskState
 from syncaudit.errors import AuthError, PermanentError, SyncauditError, TransientError
 from syncaudit.models import ErasureRequest, ErasureTask, Resurrection
 from syncaudit.retry import DEFAULT_POLICY
@@ -53,6 +53,14 @@ if TYPE_CHECKING:
 log = structlog.get_logger("syncaudit.erasure")
 AUTH_RETRY = timedelta(minutes=15)
 MAX_VERIFY_ROUNDS = 3
+
+
+def _erases(request: ErasureRequest) -> bool:
+    """Erasure requests act by address, or (a resurrection) by the records found; requests of
+    other kinds, and those a legal hold's end opened, have only manual tasks."""
+    if request.kind != "erasure":
+        return False
+    return request.email is not None or request.origin == Origin.RESURRECTION
 
 
 def worker_id() -> str:
@@ -132,10 +140,13 @@ class Worker:
         with self.app.db.session() as s:
             task = s.get(ErasureTask, task_id)
             request = s.get(ErasureRequest, task.request_id) if task else None
-            if task is None or request is None or request.email is None:
+            if task is None or request is None or not _erases(request):
                 return
             target = ErasureTarget(
-                email=request.email, pseudonym=request.pseudonym, names=tuple(request.names or ())
+                email=request.email or "",
+                pseudonym=request.pseudonym,
+                names=tuple(request.names or ()),
+                pseudonymize=self.app.pseudo.of_normalized,
             )
             system, request_id = task.system, request.id
         bound = log.bind(request=request_id, system=system, task=task_id)

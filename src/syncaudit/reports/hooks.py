@@ -5,7 +5,7 @@ provider here, and the monthly report's retention review shows what it returns:
 
     from syncaudit.reports.hooks import CoachingReview, register_coaching_review
 
-    def review(app: App, as_of: date) -> CoachingReview: ...
+    def review(app: App, as_of: date, session: Session) -> CoachingReview: ...
     register_coaching_review(review)
 """
 
@@ -17,6 +17,8 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from syncaudit.app import App
 
 
@@ -30,7 +32,7 @@ class CoachingReview:
     note: str = ""
 
 
-CoachingProvider = Callable[["App", date], CoachingReview | None]
+CoachingProvider = Callable[["App", date, "Session"], CoachingReview | None]
 _coaching: list[CoachingProvider] = []
 
 
@@ -39,6 +41,6 @@ def register_coaching_review(provider: CoachingProvider) -> None:
     _coaching[:] = [provider]
 
 
-def coaching_review(app: App, as_of: date) -> CoachingReview | None:
+def coaching_review(app: App, as_of: date, session: Session) -> CoachingReview | None:
     """None: nobody provides coaching summaries (the report shows "not configured")."""
-    return _coaching[0](app, as_of) if _coaching else None
+    return _coaching[0](app, as_of, session) if _coaching else None

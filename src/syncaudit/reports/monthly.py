@@ -306,7 +306,7 @@ def _retention(app: App, s: Session, period: Period, as_of: date) -> dict[str, A
     total, listed = queries.inactive_subjects(
         s, utc(cutoff), period.end, settings.review_list_limit, not_for_review(app, s)
     )
-    coaching = coaching_review(app, as_of)
+    coaching = coaching_review(app, as_of, s)
     return {
         "inactivity_years": years,
         "inactive_since": cutoff_day.isoformat(),

@@ -81,8 +81,7 @@ def marketing_systems(app: App) -> list[str]:
     listed = set(retention_settings(app).marketing_systems)
     out = []
     for system in app.systems():
-        connector = app.connector(system.name)
-        if Capability.OBJECT in connector.capabilities or system.name in listed:
+        if Capability.OBJECT in app.capabilities(system.name) or system.name in listed:
             out.append(system.name)
     return out
 

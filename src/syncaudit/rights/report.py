@@ -10,11 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from syncaudit.app import App
     from syncaudit.reports.hooks import CoachingReview
 
 
-def coaching_review(app: App, as_of: date) -> CoachingReview | None:
+def coaching_review(app: App, as_of: date, session: Session) -> CoachingReview | None:
     """Summaries past their limit at the end of `as_of`; None when summaries are not set up."""
     from syncaudit.reports.hooks import CoachingReview
     from syncaudit.rights.settings import retention_settings
@@ -24,13 +26,13 @@ def coaching_review(app: App, as_of: date) -> CoachingReview | None:
     if settings is None:
         return None
     end = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC) + timedelta(days=1)
-    expired = expired_summaries(app, as_of=end)
+    expired = expired_summaries(app, as_of=end, session=session)
     items = tuple(
         f"#{e.id} {e.short or 'unknown client'}: sent {_day(e.sent_at)}, "
         f"limit {e.limit.date().isoformat()} ({e.reason.replace('_', ' ')})"
         for e in expired
     )
-    scanned = last_scan(app)
+    scanned = last_scan(app, session)
     note = (
         f"last read {scanned.date().isoformat()}" if scanned else "the folders were never read"
     ) + ("; deleted automatically after a dry run" if settings.delete else "; listed only")

@@ -17,7 +17,8 @@ Each deletion re-checks the limit at that moment and is recorded as evidence.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -167,14 +168,18 @@ def _own_addresses(app: App) -> set[str]:
 # -- the rule ------------------------------------------------------------------------------------
 
 
-def expired_summaries(app: App, *, as_of: datetime | None = None) -> list[ExpiredSummary]:
+def expired_summaries(
+    app: App, *, as_of: datetime | None = None, session: Session | None = None
+) -> list[ExpiredSummary]:
     """Summaries past their limit at `as_of` (default: now) and still in Outlook as of the last
-    scan, oldest limit first. Pseudonymous; no network. Empty when not configured."""
+    scan, oldest limit first. Pseudonymous; no network. Empty when not configured.
+
+    `session`: read inside the caller's transaction (on SQLite a second one would wait for it)."""
     settings = retention_settings(app).summaries
     if settings is None:
         return []
     now = as_of or app.clock.now()
-    with app.db.session() as s:
+    with _reading(app, session) as s:
         rows = list(
             s.scalars(
                 select(CoachingSummary)
@@ -318,17 +323,26 @@ def evaluate_summaries(app: App) -> SummaryRun | None:
     return SummaryRun(scan=scan, expired=len(expired), newly_listed=newly, deletion=deletion)
 
 
-def last_scan(app: App) -> datetime | None:
+def last_scan(app: App, session: Session | None = None) -> datetime | None:
     """When the configured folders were last read (None: never)."""
     from sqlalchemy import func
 
     settings = retention_settings(app).summaries
     if settings is None:
         return None
-    with app.db.session() as s:
+    with _reading(app, session) as s:
         at = s.scalar(
             select(func.max(CoachingSummary.last_seen)).where(
                 CoachingSummary.system == settings.system
             )
         )
     return utc(at) if at else None
+
+
+@contextmanager
+def _reading(app: App, session: Session | None) -> Iterator[Session]:
+    if session is not None:
+        yield session
+        return
+    with app.db.session() as s:
+        yield s

@@ -15,6 +15,7 @@ from syncaudit.contract import (
     ItemRemoved,
     ItemUpsert,
     RoundStart,
+    Secret,
     StreamProblem,
     SystemProfile,
 )
@@ -39,7 +40,7 @@ def make_connector(
     **settings: object,
 ) -> MailchimpConnector:
     config = MailchimpSettings(
-        api_key=api_key or sim.api_key,
+        api_key=Secret.of(api_key or sim.api_key),
         audiences=audiences,
         base_url=sim.url,
         **settings,  # type: ignore[arg-type]

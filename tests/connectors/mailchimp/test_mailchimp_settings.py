@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from syncaudit.contract import TransferMechanism
-from syncaudit.errors import ConfigError
+from syncaudit.contract import TransferMechanism, missing_secrets
+from syncaudit.errors import ConfigError, MissingSecret
 from syncaudit_mailchimp.plugin import PLUGIN
 
 ENV = {"SYNCAUDIT_MAILCHIMP_KEY": "0123456789abcdef0123456789abcdef-us6"}
@@ -29,7 +29,7 @@ def table(**overrides: Any) -> dict[str, Any]:
 
 def test_the_documented_table_loads_with_defaults() -> None:
     settings = PLUGIN.parse_settings(table(), path="systems[0]", env=ENV)
-    assert settings.api_key == ENV["SYNCAUDIT_MAILCHIMP_KEY"]
+    assert settings.api_key.reveal() == ENV["SYNCAUDIT_MAILCHIMP_KEY"]
     assert settings.data_centre == "us6"
     assert settings.audiences == ()
     assert settings.reconcile_days == 7
@@ -50,7 +50,6 @@ def test_every_problem_is_reported_at_once() -> None:
         PLUGIN.parse_settings(raw, path="systems[1]", env={})
     text = "\n".join(err.value.problems)
     for expected in (
-        "systems[1].api_key_env: environment variable SYNCAUDIT_MAILCHIMP_KEY is not set",
         "systems[1].audiences: 'bad id!'",
         "systems[1].base_url: must start with http",
         "systems[1].max_connections: Mailchimp allows at most 10",
@@ -58,7 +57,18 @@ def test_every_problem_is_reported_at_once() -> None:
         "systems[1].reconcile_dayz: unknown key",
     ):
         assert expected in text
-    assert len(err.value.problems) == 6
+    assert len(err.value.problems) == 5  # the unset key is not a problem of the file
+
+
+def test_an_unset_key_is_demanded_only_when_mailchimp_is_called() -> None:
+    settings = PLUGIN.parse_settings(table(), path="systems[1]", env={})
+    assert [s.var for s in missing_secrets(settings)] == ["SYNCAUDIT_MAILCHIMP_KEY"]
+    with pytest.raises(MissingSecret) as err:
+        settings.api_key.reveal()
+    assert str(err.value) == (
+        "systems[1].api_key_env: environment variable SYNCAUDIT_MAILCHIMP_KEY is not set"
+    )
+    assert "SYNCAUDIT_MAILCHIMP_KEY" in err.value.next_step
 
 
 def test_a_key_without_data_centre_needs_base_url() -> None:

@@ -12,6 +12,7 @@ import requests
 import responses
 
 from syncaudit.clock import ManualClock
+from syncaudit.contract import Secret
 from syncaudit.errors import AuthError, PermanentError, TransientError
 from syncaudit_mailchimp.settings import MailchimpSettings
 from syncaudit_mailchimp.simulator import MailchimpSimulator
@@ -36,7 +37,7 @@ def problem(status: int, title: str, detail: str = "") -> dict[str, Any]:
 
 @pytest.fixture
 def transport() -> Transport:
-    return Transport(MailchimpSettings(api_key="0123abcd-us6", timeout_seconds=30))
+    return Transport(MailchimpSettings(api_key=Secret.of("0123abcd-us6"), timeout_seconds=30))
 
 
 def get_member(t: Transport) -> Any:
@@ -166,7 +167,7 @@ def test_transport_failures_are_transient(transport: Transport, exc: Exception) 
 
 
 def test_malformed_base_url_is_permanent() -> None:
-    t = Transport(MailchimpSettings(api_key="k-us6", base_url="http://"))
+    t = Transport(MailchimpSettings(api_key=Secret.of("k-us6"), base_url="http://"))
     with pytest.raises(PermanentError):
         t.call("ping", lambda c: c.ping.get())
 

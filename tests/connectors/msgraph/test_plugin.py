@@ -30,7 +30,7 @@ def table(**overrides: object) -> dict[str, object]:
 def test_defaults_and_secret_from_environment() -> None:
     settings = PLUGIN.parse_settings(table(), path="systems[0]", env=ENV)
     assert isinstance(settings, MsGraphSettings)
-    assert settings.client_secret == "s3cr3t-value"
+    assert settings.client_secret.reveal() == "s3cr3t-value"
     assert settings.base_url == "https://graph.microsoft.com/v1.0"
     assert settings.authority == "https://login.microsoftonline.com"
     assert (settings.calendar_past_days, settings.calendar_future_days) == (2190, 365)
@@ -53,7 +53,6 @@ def test_every_problem_is_reported_at_once() -> None:
     text = "\n".join(caught.value.problems)
     for key in (
         "tenant_id",
-        "client_secret_env",
         "mailboxes[1]",
         "authority",
         "base_url",
@@ -72,7 +71,7 @@ def test_certificate_instead_of_secret(tmp_path: Path) -> None:
         table(client_secret_env=None, client_certificate_path=str(pem)), path="s", env={}
     )
     assert settings.client_certificate_path == str(pem)
-    assert settings.client_secret == ""
+    assert settings.client_secret.reveal() == ""
     with pytest.raises(ConfigError, match="client_secret_env"):
         PLUGIN.parse_settings(table(client_certificate_path=str(pem)), path="s", env=ENV)
     with pytest.raises(ConfigError, match="client_certificate_path"):
