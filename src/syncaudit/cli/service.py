@@ -1,4 +1,4 @@
-"""CLI commands of the service area; registered by syncaudit.cli. Heavy imports inside commands."""
+"""CLI commands of the service area. Heavy imports inside commands."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
+from syncaudit.cli._shared import JsonOpt, emit_json, guarded, opened_app
+
 app = typer.Typer()
-# syncaudit.cli imports this module while it loads: its helpers are imported inside commands.
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 @app.command()
@@ -27,7 +27,6 @@ def run(
     json_out: JsonOpt = False,
 ) -> None:
     """Run the service: scheduled pulls, the erasure worker, deadline watch, monthly report."""
-    from syncaudit.cli import emit_json, guarded, opened_app
 
     with guarded(), opened_app(log_level="info") as application:
         from syncaudit.service import Service
@@ -59,7 +58,6 @@ def run(
 @app.command()
 def status(json_out: JsonOpt = False) -> None:
     """What the service did and will do: pulls, queue, open requests, breaches, schedule."""
-    from syncaudit.cli import emit_json, guarded, opened_app
 
     with guarded(), opened_app() as application:
         from syncaudit.status import collect
@@ -116,7 +114,6 @@ def tombstones_export(
     path: Annotated[Path, typer.Argument(help="File to write (JSON lines, mode 0600).")],
 ) -> None:
     """Write every tombstone to a file; keep it with (and newer than) the database backups."""
-    from syncaudit.cli import guarded, opened_app
 
     with guarded(), opened_app() as application:
         from syncaudit.tombstones import export_tombstones
@@ -131,7 +128,6 @@ def tombstones_import(
     json_out: JsonOpt = False,
 ) -> None:
     """After restoring a backup: add missing tombstones and forget those people again."""
-    from syncaudit.cli import emit_json, guarded, opened_app
 
     with guarded(), opened_app() as application:
         from syncaudit.tombstones import import_tombstones

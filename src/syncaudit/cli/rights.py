@@ -1,4 +1,4 @@
-"""CLI commands of the rights area; registered by syncaudit.cli. Heavy imports inside commands.
+"""CLI commands of the rights area. Heavy imports inside commands.
 
 syncaudit access EMAIL -o DIR [--lang fi|en]   right of access: HTML + JSON, fetched live
 syncaudit object EMAIL                         objection to marketing: unsubscribe everywhere
@@ -15,17 +15,25 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from syncaudit.cli._shared import (
+    JsonOpt,
+    emit_json,
+    guarded,
+    opened_app,
+    parse_time,
+    systems_summary,
+    time_left,
+)
+
 if TYPE_CHECKING:
     from syncaudit.rights.retention import InactiveSubject
 
-# syncaudit.cli imports this module while it loads: its helpers are imported inside commands.
 app = typer.Typer()
 retention_app = typer.Typer(
     help="Retention rules: inactive customers and coaching summaries.", no_args_is_help=True
 )
 app.add_typer(retention_app, name="retention")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 ReceivedOpt = Annotated[
     str | None,
     typer.Option(help="When the person asked (ISO time); the deadline runs from it."),
@@ -45,7 +53,6 @@ def access(
 ) -> None:
     """Right of access: what every system holds about the person, fetched live, as a readable
     HTML document and a JSON file (with processors and transfers outside the EEA)."""
-    from syncaudit.cli import emit_json, guarded, opened_app, parse_time
 
     with guarded(), opened_app() as application:
         from syncaudit.rights.access import access_export
@@ -95,7 +102,6 @@ def access(
 def object_(email: str, received_at: ReceivedOpt = None, json_out: JsonOpt = False) -> None:
     """Objection to direct marketing: unsubscribe the person in every marketing system,
     delete nothing, and watch later syncs for a re-subscription."""
-    from syncaudit.cli import emit_json, guarded, opened_app, parse_time
 
     with guarded(), opened_app() as application:
         from syncaudit.rights.objection import object_to_marketing
@@ -133,7 +139,6 @@ def requests(
     json_out: JsonOpt = False,
 ) -> None:
     """Every data-subject request (erasure, access, objection) with its deadline and status."""
-    from syncaudit.cli import emit_json, guarded, opened_app, systems_summary, time_left
 
     with guarded(), opened_app() as application:
         from syncaudit.rights.requests import list_all
@@ -166,7 +171,6 @@ def retention_review(
     json_out: JsonOpt = False,
 ) -> None:
     """Customers with no activity in any system for N years; queue erasures for those picked."""
-    from syncaudit.cli import emit_json, guarded, opened_app
     from syncaudit.errors import UsageError
 
     with guarded(), opened_app() as application:
@@ -287,7 +291,6 @@ def retention_summaries(
 ) -> None:
     """Coaching summaries past their limit (2 years after the client's last activity); a dry
     run unless --delete, which deletes exactly what was listed."""
-    from syncaudit.cli import emit_json, guarded, opened_app
     from syncaudit.errors import UsageError
 
     with guarded(), opened_app() as application:

@@ -1,4 +1,4 @@
-"""CLI commands of the reports area; registered by syncaudit.cli. Heavy imports inside commands.
+"""CLI commands of the reports area. Heavy imports inside commands.
 
     syncaudit report monthly   [--month YYYY-MM] [--lang fi|en] [--format html|pdf|md|json]
                                [-o PATH]
@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from syncaudit.cli._shared import emit_json, guarded, opened_app
 
 if TYPE_CHECKING:
     from syncaudit.app import App
@@ -55,7 +57,6 @@ def monthly(
     json_out: JsonOpt = False,
 ) -> None:
     """The monthly compliance report: requests, legal holds, syncs, transfers, evidence."""
-    from syncaudit.cli import guarded, opened_app
 
     with guarded(), opened_app() as application:
         from syncaudit.reports.common import report_settings
@@ -85,7 +86,6 @@ def transfers(
     json_out: JsonOpt = False,
 ) -> None:
     """Third-country transfers per system: country, safeguard, people affected; flags gaps."""
-    from syncaudit.cli import guarded, opened_app
 
     with guarded(), opened_app() as application:
         from syncaudit.reports.transfers import build_transfers
@@ -111,7 +111,6 @@ def ropa(
     json_out: JsonOpt = False,
 ) -> None:
     """The record of processing activities under GDPR Article 30(1), from the configuration."""
-    from syncaudit.cli import guarded, opened_app
 
     with guarded(), opened_app() as application:
         from syncaudit.reports.ropa import build_ropa
@@ -184,8 +183,6 @@ def _done(target: Path | None, json_out: bool, **facts: Any) -> None:
     if target is None:
         return
     if json_out:
-        from syncaudit.cli import emit_json
-
         emit_json({"path": str(target), **facts})
     else:
         typer.echo(f"written: {target}")

@@ -1,159 +1,29 @@
-"""The command line: parses, calls the core, prints. Heavy modules load inside commands only.
-
-Exit codes: 0 ok, 1 operational failure, 2 usage or configuration error.
-"""
+"""The everyday commands: init, check, systems, sync, subject, erase, erasures, work, demo."""
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from syncaudit.cli._shared import (
+    JsonOpt,
+    emit_json,
+    guarded,
+    opened_app,
+    parse_time,
+    print_request,
+    progress_printer,
+    systems_summary,
+    time_left,
+)
 
 if TYPE_CHECKING:
     from syncaudit.app import App
 
-app = typer.Typer(
-    name="syncaudit",
-    help="Keep GDPR promises across Outlook, Mailchimp and the accounting export: "
-    "know where each person is, erase them everywhere within 48 hours, prove it.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    add_completion=False,
-)
-erasure_app = typer.Typer(
-    help="Inspect, confirm and retry one erasure request.", no_args_is_help=True
-)
-audit_app = typer.Typer(help="The evidence log.", no_args_is_help=True)
-app.add_typer(erasure_app, name="erasure")
-app.add_typer(audit_app, name="audit")
-
-
-class Options:
-    config: Path | None = None
-    verbose: bool = False
-    log_format: str = "console"
-
-
-OPTS = Options()
-
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="Config file (default: $SYNCAUDIT_CONFIG, "
-        "./syncaudit.toml, then the user config dir).",
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-@app.callback()
-def main_options(
-    config: ConfigOpt = None,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Debug logs, tracebacks.")
-    ] = False,
-    log_format: Annotated[str, typer.Option("--log-format", help="console or json")] = "console",
-) -> None:
-    OPTS.config, OPTS.verbose, OPTS.log_format = config, verbose, log_format
-
-
-# -- plumbing -----------------------------------------------------------------------------------
-
-
-def fail(message: str, next_step: str, code: int) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    if next_step:
-        typer.echo(f"next: {next_step}", err=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def guarded() -> Iterator[None]:
-    """Turn every error into one clear line and an exit code; a traceback only with -v."""
-    from syncaudit.errors import ConfigError, SyncauditError
-    from syncaudit.logging import redact_text
-
-    try:
-        yield
-    except typer.Exit:
-        raise
-    except ConfigError as exc:
-        fail(exc.message, exc.next_step, exc.exit_code)
-    except SyncauditError as exc:
-        if OPTS.verbose:
-            import traceback
-
-            traceback.print_exc()
-        fail(redact_text(exc.message), exc.next_step, exc.exit_code)
-    except KeyboardInterrupt:
-        fail("interrupted", "Run the command again; work already committed is kept.", 1)
-    except Exception as exc:
-        if OPTS.verbose:
-            import traceback
-
-            traceback.print_exc()
-        fail(
-            redact_text(f"unexpected {type(exc).__name__}: {exc}"),
-            "Run again with -v and report the output (it contains no addresses).",
-            1,
-        )
-
-
-@contextmanager
-def opened_app(*, log_level: str = "warning") -> Iterator[App]:
-    """Commands print their own results; their logs show warnings only (the daemon: info)."""
-    from syncaudit import logging as slog
-    from syncaudit.app import App
-    from syncaudit.config import load_config
-
-    slog.configure(fmt=OPTS.log_format, level="debug" if OPTS.verbose else log_level)
-    settings = load_config(OPTS.config)
-    application = App(settings)
-    slog.set_pseudonymizer(application.pseudo)
-    try:
-        yield application
-    finally:
-        application.close()
-
-
-def emit_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-def parse_time(text: str | None) -> datetime | None:
-    from syncaudit.errors import UsageError
-
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(
-            f"{text!r} is not an ISO date-time", next_step="Use e.g. 2026-03-01T14:30+02:00"
-        ) from None
-    if value.tzinfo is None:
-        raise UsageError("the time needs a UTC offset", next_step="e.g. 2026-03-01T14:30+02:00")
-    return value
-
-
-def progress_printer() -> Callable[[str, int], None] | None:
-    if not sys.stderr.isatty():
-        return None
-
-    def show(system: str, count: int) -> None:
-        sys.stderr.write(f"\r  {system}: {count:,} items")
-        sys.stderr.flush()
-
-    return show
+app = typer.Typer()
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -317,7 +187,7 @@ def erase(
         if json_out:
             emit_json(view)
         else:
-            _print_request(view)
+            print_request(view)
 
 
 def _plan_json(p: Any) -> dict[str, Any]:
@@ -364,17 +234,6 @@ def _work(application: App, request_id: str) -> None:
     watch(application)
 
 
-def _print_request(view: dict[str, Any]) -> None:
-    left = f", {view['hours_left']} h left" if view["hours_left"] is not None else ""
-    typer.echo(f"request {view['id']}: {view['state']} (deadline {view['deadline']}{left})")
-    for t in view["tasks"]:
-        extra = f" — {t['last_error']}" if t["last_error"] else ""
-        typer.echo(f"  {t['system']:<14} {t['result']}{extra}")
-        if t["state"] == "awaiting_manual" and t["instructions"]:
-            typer.echo(f"      to do: {t['instructions']}")
-            typer.echo(f"      then:  syncaudit erasure confirm {view['id']} {t['system']}")
-
-
 @app.command()
 def erasures(
     open_only: Annotated[bool, typer.Option("--open", help="Only requests still open.")] = False,
@@ -394,57 +253,6 @@ def erasures(
             typer.echo(f"{r['id']}  {r['state']:<12} {time_left(r):<12} {systems_summary(r)}")
 
 
-def time_left(row: dict[str, Any]) -> str:
-    """A request row's clock: hours left while open, then in time or LATE."""
-    if row["hours_left"] is not None:
-        return f"{row['hours_left']} h left"
-    return "in time" if row["within_deadline"] else "LATE"
-
-
-def systems_summary(row: dict[str, Any]) -> str:
-    return ", ".join(f"{t['system']}={t['result']}" for t in row["tasks"])
-
-
-@erasure_app.command("show")
-def erasure_show(request_id: str, json_out: JsonOpt = False) -> None:
-    """The timeline of one request, per system."""
-    with guarded(), opened_app() as application:
-        from syncaudit.erasure.requests import show
-
-        view = show(application, request_id)
-        if json_out:
-            emit_json(view)
-            return
-        _print_request(view)
-        typer.echo("timeline:")
-        for e in view["timeline"]:
-            typer.echo(f"  {e['at']}  {e['event']:<26} {e['system'] or ''}")
-
-
-@erasure_app.command("confirm")
-def erasure_confirm(
-    request_id: str,
-    system: str,
-    note: Annotated[str | None, typer.Option(help="What was done (kept as evidence).")] = None,
-) -> None:
-    """Confirm a manual step (e.g. Mailmunch, the paper archive) was done."""
-    with guarded(), opened_app() as application:
-        from syncaudit.erasure.requests import confirm, show
-
-        confirm(application, request_id, system, note)
-        _print_request(show(application, request_id))
-
-
-@erasure_app.command("retry")
-def erasure_retry(request_id: str, system: Annotated[str | None, typer.Argument()] = None) -> None:
-    """Queue failed tasks again after fixing their cause."""
-    with guarded(), opened_app() as application:
-        from syncaudit.erasure.requests import retry
-
-        count = retry(application, request_id, system)
-        typer.echo(f"{count} task(s) queued again")
-
-
 @app.command()
 def work(json_out: JsonOpt = False) -> None:
     """Run the erasure worker once over everything due, then exit."""
@@ -461,24 +269,6 @@ def work(json_out: JsonOpt = False) -> None:
             typer.echo(f"{done} task step(s) executed, {len(events)} deadline event(s)")
 
 
-@audit_app.command("verify")
-def audit_verify(json_out: JsonOpt = False) -> None:
-    """Recompute the evidence chain; names the first entry that does not fit."""
-    with guarded(), opened_app() as application:
-        from syncaudit import audit
-
-        with application.db.session() as s:
-            result = audit.verify(s)
-        if json_out:
-            emit_json(result.__dict__)
-        elif result.ok:
-            typer.echo(f"audit chain ok: {result.entries} entries, head {result.head}")
-        else:
-            typer.echo(f"audit chain BROKEN at entry {result.first_bad_seq}: {result.problem}")
-        if not result.ok:
-            raise typer.Exit(1)
-
-
 @app.command()
 def demo(
     keep: Annotated[
@@ -492,17 +282,3 @@ def demo(
         from syncaudit.demo import run_demo
 
         raise typer.Exit(run_demo(keep=keep, lang=lang))
-
-
-def _register_areas() -> None:
-    from syncaudit import cli_reports, cli_rights, cli_service
-
-    for area in (cli_service, cli_reports, cli_rights):
-        app.add_typer(area.app)
-
-
-_register_areas()
-
-
-def main() -> None:
-    app()
