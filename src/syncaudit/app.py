@@ -1,23 +1,25 @@
-"""The core facade the CLI and the daemon call: settings, database, connectors, one clock."""
+"""The composition root: App = Context + sync, checks and look-ups. Only front ends (the CLI,
+the service, the console, the demo) import it; every area works on `syncaudit.context.Context`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 from sqlalchemy import func, select
 
-from syncaudit import registry
-from syncaudit.clock import Clock, default_clock, utc
-from syncaudit.config import Settings, SystemConfig
-from syncaudit.contract import Capability, Connector, missing_secrets
-from syncaudit.db import Database
+from syncaudit.clock import Clock, utc
+from syncaudit.config import Settings
+from syncaudit.context import Context
+from syncaudit.contract import Capability
+from syncaudit.erasure.resurrection import ResurrectionGuard
 from syncaudit.errors import ConfigError, ConnectorError, InvalidEmail
-from syncaudit.identity import Pseudonymizer, normalize_email
+from syncaudit.identity import normalize_email
 from syncaudit.models import Record, Subject, SyncRun, Tombstone
+from syncaudit.regions import safeguard_status
+from syncaudit.rights.objection import check_after_sync
 from syncaudit.sync import SyncReport, run_sync
 
 
@@ -29,56 +31,13 @@ class CheckResult:
     next_step: str = ""
 
 
-class App:
+class App(Context):
+    """The composition root the CLI, the daemon and the console call: a Context plus sync (with
+    the resurrection guard and the objection check), connection checks and index look-ups."""
+
     def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
-        self.settings = settings
-        self.clock = clock or default_clock()
-        self.pseudo = Pseudonymizer(settings.identity_key)
-        self._connectors: dict[str, Connector] = {}
+        super().__init__(settings, clock=clock)
         self.last_objection_alerts: list[Any] = []  # re-subscriptions of objectors, last sync
-
-    @cached_property
-    def db(self) -> Database:
-        return Database(self.settings.database_url)
-
-    def close(self) -> None:
-        for connector in self._connectors.values():
-            connector.close()
-        self._connectors.clear()
-        if "db" in self.__dict__:
-            self.db.dispose()
-
-    def __enter__(self) -> App:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # -- systems ----------------------------------------------------------------------------
-
-    def connector(self, name: str) -> Connector:
-        """The system's connector. Its secrets are demanded here, when it is about to be called:
-        MissingSecret names that system's variable alone."""
-        if name not in self._connectors:
-            system = self.settings.system(name)
-            for secret in missing_secrets(system.settings):
-                secret.reveal()
-            plugin = registry.plugin_for(system.type)
-            self._connectors[name] = plugin.create(
-                system.name, system.settings, system.profile, clock=self.clock
-            )
-        return self._connectors[name]
-
-    def capabilities(self, name: str) -> frozenset[Capability]:
-        """What the system can do, from its plugin: no connector is built, no secret demanded."""
-        system = self.settings.system(name)
-        return registry.plugin_for(system.type).capabilities(system.settings)
-
-    def systems(self, names: Iterable[str] = ()) -> list[SystemConfig]:
-        wanted = list(names)
-        if wanted:
-            return [self.settings.system(n) for n in wanted]
-        return [s for s in self.settings.systems if s.enabled]
 
     def check(self) -> list[CheckResult]:
         results = []
@@ -101,8 +60,6 @@ class App:
         full: bool = False,
         progress: Callable[[str, int], None] | None = None,
     ) -> list[SyncReport]:
-        from syncaudit.erasure.resurrection import ResurrectionGuard
-
         guard = ResurrectionGuard(self)
         # Every system's connector (and secret) first: a missing one stops the sync before any
         # system was pulled, naming only what is missing.
@@ -122,14 +79,10 @@ class App:
                 progress=_bind(progress, connector.name),
             )
             reports.append(report)
-        from syncaudit.rights.objection import check_after_sync
-
         self.last_objection_alerts = check_after_sync(self)  # recorded as evidence by itself
         return reports
 
     def systems_overview(self) -> list[dict[str, Any]]:
-        from syncaudit.regions import safeguard_status
-
         out = []
         with self.db.session() as s:
             for system in self.settings.systems:
@@ -160,10 +113,6 @@ class App:
         return out
 
     # -- subjects ---------------------------------------------------------------------------
-
-    def pseudonym_of(self, email: str) -> tuple[str, str]:
-        normalized = normalize_email(email)
-        return normalized, self.pseudo.of_normalized(normalized)
 
     def subject(self, email: str) -> dict[str, Any]:
         """Where a person appears: per system and record (from the index, no network)."""

@@ -17,22 +17,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import structlog
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from syncaudit import audit
+from syncaudit.context import Context
 from syncaudit.contract import Outcome, OutcomeStatus, RecordKind, RecordRef
 from syncaudit.erasure.refs import outcome_to_json, ref_to_json
 from syncaudit.erasure.requests import new_request_id
 from syncaudit.erasure.states import Origin, RequestState, TaskState
 from syncaudit.errors import SyncauditError
 from syncaudit.models import ErasureRequest, ErasureTask, Record, Subject
-
-if TYPE_CHECKING:
-    from syncaudit.app import App
 
 log = structlog.get_logger("syncaudit.legal_hold")
 # `legal_hold_expiry` would not fit erasure_requests.origin (String(16)); this does.
@@ -57,7 +55,7 @@ class HoldEnded:
     records: int
 
 
-def expire_holds(app: App, *, today: date | None = None) -> list[HoldEnded]:
+def expire_holds(app: Context, *, today: date | None = None) -> list[HoldEnded]:
     """Open a manual deletion request per person whose retained records' hold has ended."""
     now = app.clock.now()
     day = today or now.astimezone(UTC).date()
@@ -77,7 +75,9 @@ def expire_holds(app: App, *, today: date | None = None) -> list[HoldEnded]:
     return ended
 
 
-def _open_request(app: App, pseudonym: str, systems: dict[str, list[Record]]) -> list[HoldEnded]:
+def _open_request(
+    app: Context, pseudonym: str, systems: dict[str, list[Record]]
+) -> list[HoldEnded]:
     now = app.clock.now()
     request_id = new_request_id(now)
     deadline = now + timedelta(hours=app.settings.erasure.deadline_hours)
@@ -181,7 +181,7 @@ def _ref(record: Record) -> RecordRef:
     )
 
 
-def _instructions(app: App, system: str, refs: list[RecordRef]) -> str:
+def _instructions(app: Context, system: str, refs: list[RecordRef]) -> str:
     lang = app.settings.controller.language
     try:
         connector = app.connector(system)

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import structlog
 
+from syncaudit.context import Context
 from syncaudit.errors import ConfigError, SyncauditError
 from syncaudit.identity import Pseudonymizer, try_normalize_email
 from syncaudit.logging import EMAIL_RE
 
 if TYPE_CHECKING:
-    from syncaudit.app import App
     from syncaudit.contract import Connector
     from syncaudit.erasure.deadlines import DeadlineEvent
 
@@ -182,7 +182,7 @@ class Notifier:
         )
 
 
-def build_notifier(app: App) -> tuple[Notifier, Connector | None]:
+def build_notifier(app: Context) -> tuple[Notifier, Connector | None]:
     """The configured notifier, checked at start; returns the connector it owns (to close)."""
     service = app.settings.service
     if service.notify == "command":

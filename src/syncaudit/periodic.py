@@ -21,15 +21,12 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select, text, update
 
 from syncaudit.clock import utc
+from syncaudit.context import Context
 from syncaudit.models import PeriodicRun, SyncRun
-
-if TYPE_CHECKING:
-    from syncaudit.app import App
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CATCH_UP = 12  # missed monthly ticks run after a long stop, oldest first
@@ -107,7 +104,7 @@ def _seconds(delta: timedelta) -> str:
 # -- the ticks in the database ------------------------------------------------------------------
 
 
-def last_tick(app: App, job: str) -> datetime | None:
+def last_tick(app: Context, job: str) -> datetime | None:
     """The newest tick that ran or runs (a failed tick does not count: it is still due)."""
     with app.db.session() as s:
         value = s.scalar(
@@ -119,7 +116,7 @@ def last_tick(app: App, job: str) -> datetime | None:
 
 
 def claim(
-    app: App, job: str, tick: datetime, *, owner: str, retry_failed: timedelta | None
+    app: Context, job: str, tick: datetime, *, owner: str, retry_failed: timedelta | None
 ) -> bool:
     """Take the tick if nobody has done it; the caller holds the job's lock (`job_lock`)."""
     now = app.clock.now()
@@ -143,7 +140,7 @@ def claim(
         return True
 
 
-def finish(app: App, job: str, tick: datetime, *, ok: bool, detail: str) -> None:
+def finish(app: Context, job: str, tick: datetime, *, ok: bool, detail: str) -> None:
     with app.db.session() as s, s.begin():
         row = s.get(PeriodicRun, (job, tick))
         if row is not None:
@@ -152,7 +149,7 @@ def finish(app: App, job: str, tick: datetime, *, ok: bool, detail: str) -> None
             row.detail = detail[:2000]
 
 
-def release(app: App, job: str, tick: datetime) -> None:
+def release(app: Context, job: str, tick: datetime) -> None:
     """An interrupted tick did not happen: remove its row so the next start runs it."""
     with app.db.session() as s, s.begin():
         s.execute(
@@ -164,7 +161,7 @@ def release(app: App, job: str, tick: datetime) -> None:
         )
 
 
-def release_stale(app: App) -> tuple[int, int]:
+def release_stale(app: Context) -> tuple[int, int]:
     """SQLite only, under the worker lock: whatever is `running` belongs to a dead process.
 
     Returns (ticks released, sync runs closed)."""
@@ -179,7 +176,7 @@ def release_stale(app: App) -> tuple[int, int]:
     return _count(ticks), _count(runs)
 
 
-def prune(app: App, job: str, keep: timedelta) -> int:
+def prune(app: Context, job: str, keep: timedelta) -> int:
     """Interval jobs leave a row per tick; rows older than `keep` have served their purpose."""
     cutoff = app.clock.now() - keep
     with app.db.session() as s, s.begin():
@@ -198,7 +195,7 @@ def _count(result: object) -> int:
 
 
 @contextlib.contextmanager
-def job_lock(app: App, name: str) -> Iterator[bool]:
+def job_lock(app: Context, name: str) -> Iterator[bool]:
     """True when this process may run `name` now. SQLite: always (one process holds the worker
     lock). PostgreSQL: a session advisory lock, held on its own autocommit connection while the
     job runs, so no transaction stays open and a dead process's lock goes with its connection."""

@@ -16,18 +16,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from syncaudit import audit
 from syncaudit.clock import utc
+from syncaudit.context import Context
 from syncaudit.erasure.forget import purge_subject
 from syncaudit.errors import UsageError
 from syncaudit.models import Subject, Tombstone
-
-if TYPE_CHECKING:
-    from syncaudit.app import App
 
 _PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
 
@@ -39,7 +36,7 @@ class ImportResult:
     purged: int  # of those, people the database still held (now forgotten)
 
 
-def export_tombstones(app: App, path: Path) -> int:
+def export_tombstones(app: Context, path: Path) -> int:
     """Write every tombstone as one JSON line (mode 0600, replaced whole); returns the count."""
     with app.db.session() as s:
         rows = list(s.scalars(select(Tombstone).order_by(Tombstone.created_at)))
@@ -57,7 +54,7 @@ def export_tombstones(app: App, path: Path) -> int:
     return len(rows)
 
 
-def import_tombstones(app: App, path: Path) -> ImportResult:
+def import_tombstones(app: Context, path: Path) -> ImportResult:
     """Add the tombstones this database lacks and forget those people again."""
     entries = _read(path)
     now = app.clock.now()

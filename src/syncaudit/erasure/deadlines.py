@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import select
 
 from syncaudit import audit
 from syncaudit.clock import utc
+from syncaudit.context import Context
 from syncaudit.erasure.states import OPEN_REQUEST_STATES, RequestState
 from syncaudit.models import ErasureRequest
-
-if TYPE_CHECKING:
-    from syncaudit.app import App
 
 log = structlog.get_logger("syncaudit.deadlines")
 
@@ -26,7 +23,7 @@ class DeadlineEvent:
     hours_left: float
 
 
-def watch(app: App) -> list[DeadlineEvent]:
+def watch(app: Context) -> list[DeadlineEvent]:
     """Record each warning and breach once, as it happens; return the new ones."""
     now = app.clock.now()
     events: list[DeadlineEvent] = []

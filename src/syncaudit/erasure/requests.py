@@ -5,28 +5,26 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syncaudit import audit
 from syncaudit.clock import utc
+from syncaudit.context import Context
 from syncaudit.contract import Capability, ErasureTarget, PlannedAction, RecordRef
 from syncaudit.erasure.refs import index_refs, merge, ref_to_json
 from syncaudit.erasure.states import OPEN_REQUEST_STATES, Origin, RequestState, TaskState
 from syncaudit.errors import ConnectorError, UsageError
 from syncaudit.models import ErasureRequest, ErasureTask, Subject
 
-if TYPE_CHECKING:
-    from syncaudit.app import App
-
 
 def new_request_id(now: datetime) -> str:
     return f"E-{now:%Y%m%d}-{secrets.token_hex(3)}"
 
 
-def target_for(app: App, email: str, session: Session | None = None) -> ErasureTarget:
+def target_for(app: Context, email: str, session: Session | None = None) -> ErasureTarget:
     """The person to erase, with every name the index knows (for redaction). Pass the caller's
     session when inside a transaction: a second one would wait for the first's lock."""
     normalized, pseudonym = app.pseudonym_of(email)
@@ -71,7 +69,7 @@ class SystemPlan:
     manual: bool = False
 
 
-def plan(app: App, email: str) -> list[SystemPlan]:
+def plan(app: Context, email: str) -> list[SystemPlan]:
     """What an erasure would do, from a live look-up in every system plus the index."""
     target = target_for(app, email)
     plans = []
@@ -93,7 +91,7 @@ def plan(app: App, email: str) -> list[SystemPlan]:
 # -- submitting -------------------------------------------------------------------------------
 
 
-def received_time(app: App, received_at: datetime | None) -> datetime:
+def received_time(app: Context, received_at: datetime | None) -> datetime:
     """When the person asked: the clock of every request kind runs from it, never the future."""
     now = app.clock.now()
     received = utc(received_at) if received_at else now
@@ -106,7 +104,7 @@ def received_time(app: App, received_at: datetime | None) -> datetime:
 
 
 def submit(
-    app: App,
+    app: Context,
     email: str,
     *,
     reason: str | None = None,
@@ -134,7 +132,7 @@ def submit(
 
 
 def submit_found(
-    app: App,
+    app: Context,
     session: Session,
     pseudonym: str,
     refs: dict[str, list[RecordRef]],
@@ -167,7 +165,7 @@ class _NewRequest:
     tasks: dict[str, list[RecordRef] | None]  # system -> refs known already (None: locate)
 
 
-def _write(app: App, s: Session, new: _NewRequest) -> str:
+def _write(app: Context, s: Session, new: _NewRequest) -> str:
     now = app.clock.now()
     deadline = new.received + timedelta(hours=app.settings.erasure.deadline_hours)
     request_id = new_request_id(now)
@@ -246,7 +244,7 @@ def open_request_for(session: Session, pseudonym: str) -> ErasureRequest | None:
 # -- manual confirmation ------------------------------------------------------------------------
 
 
-def confirm(app: App, request_id: str, system: str, note: str | None = None) -> None:
+def confirm(app: Context, request_id: str, system: str, note: str | None = None) -> None:
     from syncaudit.erasure.worker import finish_request_if_done
 
     now = app.clock.now()
@@ -284,7 +282,7 @@ def confirm(app: App, request_id: str, system: str, note: str | None = None) -> 
     finish_request_if_done(app, request_id)
 
 
-def retry(app: App, request_id: str, system: str | None = None) -> int:
+def retry(app: Context, request_id: str, system: str | None = None) -> int:
     """Put failed tasks back in the queue (after the operator fixed the cause)."""
     now = app.clock.now()
     with app.db.session() as s, s.begin():
@@ -357,7 +355,7 @@ def task_result(task: ErasureTask) -> str:
 
 
 def list_requests(
-    app: App, *, open_only: bool = False, kind: str | None = None
+    app: Context, *, open_only: bool = False, kind: str | None = None
 ) -> list[dict[str, Any]]:
     now = app.clock.now()
     with app.db.session() as s:
@@ -379,7 +377,7 @@ def list_requests(
         return out
 
 
-def show(app: App, request_id: str) -> dict[str, Any]:
+def show(app: Context, request_id: str) -> dict[str, Any]:
     from syncaudit.models import AuditEntry
 
     with app.db.session() as s:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syncaudit import audit
+from syncaudit.context import Context
 from syncaudit.contract import RecordRef
 from syncaudit.erasure.refs import ref_to_json
 from syncaudit.erasure.requests import open_request_for, submit_found
@@ -26,14 +26,11 @@ from syncaudit.models import ErasureRequest, ErasureTask
 from syncaudit.models import Resurrection as ResurrectionRow
 from syncaudit.sync import SeenAgain
 
-if TYPE_CHECKING:
-    from syncaudit.app import App
-
 log = structlog.get_logger("syncaudit.resurrection")
 
 
 class ResurrectionGuard:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Context) -> None:
         self.app = app
 
     def __call__(self, session: Session, seen: Sequence[SeenAgain], now: datetime) -> None:

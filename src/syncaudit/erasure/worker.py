@@ -21,7 +21,6 @@ import secrets
 import socket
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import or_, select, update
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from syncaudit import audit
 from syncaudit.clock import utc
+from syncaudit.context import Context
 from syncaudit.contract import Capability, ErasureTarget, OutcomeStatus, RecordRef
 from syncaudit.erasure.forget import purge_subject
 from syncaudit.erasure.refs import (
@@ -46,9 +46,6 @@ from syncaudit.erasure.states import OPEN_REQUEST_STATES, Origin, RequestState, 
 from syncaudit.errors import AuthError, PermanentError, SyncauditError, TransientError
 from syncaudit.models import ErasureRequest, ErasureTask, Resurrection
 from syncaudit.retry import DEFAULT_POLICY
-
-if TYPE_CHECKING:
-    from syncaudit.app import App
 
 log = structlog.get_logger("syncaudit.erasure")
 AUTH_RETRY = timedelta(minutes=15)
@@ -72,7 +69,7 @@ class LeaseLost(Exception):
 
 
 class Worker:
-    def __init__(self, app: App, *, owner: str | None = None) -> None:
+    def __init__(self, app: Context, *, owner: str | None = None) -> None:
         self.app = app
         # Unique per Worker, not per process: two workers in one process must not share leases.
         self.owner = owner or f"{worker_id()}:{secrets.token_hex(3)}"
@@ -422,7 +419,7 @@ class Worker:
         )
 
 
-def release_stale_leases(app: App) -> int:
+def release_stale_leases(app: Context) -> int:
     """On SQLite only one worker runs (the lock proves it): any lease left is a dead worker's."""
     with app.db.session() as s, s.begin():
         result = s.execute(
@@ -433,7 +430,7 @@ def release_stale_leases(app: App) -> int:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-def reopen_reappeared(app: App) -> int:
+def reopen_reappeared(app: Context) -> int:
     """Reopen verified tasks of open erasure requests whose system showed the person again."""
     with app.db.session() as s:
         open_ids = list(
@@ -506,7 +503,7 @@ def _reopen_tasks(s: Session, request: ErasureRequest, now: datetime) -> int:
     return reopened
 
 
-def finish_ready_requests(app: App) -> int:
+def finish_ready_requests(app: Context) -> int:
     """Complete open erasure requests whose tasks are all verified: a worker that died between
     verifying the last task and completing its request leaves such a request behind."""
     with app.db.session() as s:
@@ -523,7 +520,7 @@ def finish_ready_requests(app: App) -> int:
     return sum(finish_request_if_done(app, request_id) for request_id in ready)
 
 
-def finish_request_if_done(app: App, request_id: str) -> bool:
+def finish_request_if_done(app: Context, request_id: str) -> bool:
     """When every task is verified: complete, forget the person, keep the tombstone."""
     now = app.clock.now()
     with app.db.session() as s, s.begin():
@@ -577,7 +574,7 @@ def complete_request(s: Session, request: ErasureRequest, now: datetime) -> None
 
 
 @contextlib.contextmanager
-def worker_slot(app: App) -> Iterator[Worker]:
+def worker_slot(app: Context) -> Iterator[Worker]:
     """A Worker allowed to run here: on SQLite it holds the database's worker lock."""
     from syncaudit.db import sqlite_path
     from syncaudit.locks import WorkerLock

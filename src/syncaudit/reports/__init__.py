@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from syncaudit.app import App
+from syncaudit.context import Context
 
 
-def demo_reports(app: App, out_dir: Path, *, lang: str) -> list[Path]:
+def demo_reports(app: Context, out_dir: Path, *, lang: str) -> list[Path]:
     """The reports `syncaudit demo` writes: this month's compliance report, transfers, ROPA."""
     from syncaudit.reports.common import report_settings
     from syncaudit.reports.monthly import write_file, write_monthly_report

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_
 
 from syncaudit.clock import utc
+from syncaudit.context import Context
 from syncaudit.models import Record
 from syncaudit.reports.settings import ReportsSettings
 
-if TYPE_CHECKING:
-    from syncaudit.app import App
 
-
-def report_settings(app: App) -> ReportsSettings:
+def report_settings(app: Context) -> ReportsSettings:
     """[reports] as parsed by config; defaults when the App was built without it."""
     value = app.settings.reports
     return value if isinstance(value, ReportsSettings) else ReportsSettings()
@@ -32,7 +30,7 @@ def version() -> str:
         return "unknown"
 
 
-def header(app: App, schema: str, lang: str) -> dict[str, Any]:
+def header(app: Context, schema: str, lang: str) -> dict[str, Any]:
     controller = asdict(app.settings.controller)
     controller.pop("language", None)
     return {

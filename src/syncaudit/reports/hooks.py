@@ -5,7 +5,7 @@ provider here, and the monthly report's retention review shows what it returns:
 
     from syncaudit.reports.hooks import CoachingReview, register_coaching_review
 
-    def review(app: App, as_of: date, session: Session) -> CoachingReview: ...
+    def review(app: Context, as_of: date, session: Session) -> CoachingReview: ...
     register_coaching_review(review)
 """
 
@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
+from syncaudit.context import Context
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
-
-    from syncaudit.app import App
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,7 +32,7 @@ class CoachingReview:
     note: str = ""
 
 
-CoachingProvider = Callable[["App", date, "Session"], CoachingReview | None]
+CoachingProvider = Callable[["Context", date, "Session"], CoachingReview | None]
 _coaching: list[CoachingProvider] = []
 
 
@@ -41,6 +41,6 @@ def register_coaching_review(provider: CoachingProvider) -> None:
     _coaching[:] = [provider]
 
 
-def coaching_review(app: App, as_of: date, session: Session) -> CoachingReview | None:
+def coaching_review(app: Context, as_of: date, session: Session) -> CoachingReview | None:
     """None: nobody provides coaching summaries (the report shows "not configured")."""
     return _coaching[0](app, as_of, session) if _coaching else None

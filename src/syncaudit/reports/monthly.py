@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from syncaudit import audit
 from syncaudit.clock import utc
+from syncaudit.context import Context
 from syncaudit.erasure.requests import task_result
 from syncaudit.models import ErasureRequest, ErasureTask
 from syncaudit.reports import queries
@@ -35,14 +36,13 @@ from syncaudit.reports.transfers import (
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from syncaudit.app import App
 
 SCHEMA = "syncaudit.report.monthly/1"
 KINDS = ("erasure", "access", "objection")
 LIST_LIMIT = 200  # rows listed per list section; the counts always cover everything
 
 
-def build_monthly(app: App, month: str, *, lang: str) -> dict[str, Any]:
+def build_monthly(app: Context, month: str, *, lang: str) -> dict[str, Any]:
     """The report of `month` ("YYYY-MM", local to [reports].timezone) as JSON-ready data."""
     settings = report_settings(app)
     period = month_period(month, settings.timezone)
@@ -53,7 +53,7 @@ def build_monthly(app: App, month: str, *, lang: str) -> dict[str, Any]:
     return report
 
 
-def _figures(app: App, period: Period, now: datetime, as_of: date, lang: str) -> dict[str, Any]:
+def _figures(app: Context, period: Period, now: datetime, as_of: date, lang: str) -> dict[str, Any]:
     settings = report_settings(app)
     with app.db.session() as s:
         previous = queries.report_snapshots(s, period.month)
@@ -204,7 +204,7 @@ def _record_label(details: dict[str, Any], external_id: str) -> str:
 
 
 def _sync_health(
-    app: App,
+    app: Context,
     s: Session,
     period: Period,
     previous: dict[str, Any] | None,
@@ -268,7 +268,7 @@ def _baseline(
 
 
 def _transfers(
-    app: App,
+    app: Context,
     s: Session,
     period: Period,
     previous: dict[str, Any] | None,
@@ -294,7 +294,7 @@ def _transfers(
     }
 
 
-def _retention(app: App, s: Session, period: Period, as_of: date) -> dict[str, Any]:
+def _retention(app: Context, s: Session, period: Period, as_of: date) -> dict[str, Any]:
     settings = report_settings(app)
     # "Inactive" is the rights area's [retention].inactive_years; 5 (the register's promise)
     # until it is configured.
@@ -338,7 +338,7 @@ def _years_before(day: date, years: int) -> date:
 # -- evidence ------------------------------------------------------------------------------------
 
 
-def _verify_chain(app: App) -> tuple[int, str, audit.ChainCheck]:
+def _verify_chain(app: Context) -> tuple[int, str, audit.ChainCheck]:
     """The head and the recomputed chain, read in one session."""
     with app.db.session() as s:
         seq, head_hash = audit.head(s)
@@ -346,7 +346,7 @@ def _verify_chain(app: App) -> tuple[int, str, audit.ChainCheck]:
 
 
 def _evidence(
-    app: App, period: Period, seq: int, head_hash: str, check: audit.ChainCheck
+    app: Context, period: Period, seq: int, head_hash: str, check: audit.ChainCheck
 ) -> dict[str, Any]:
     with app.db.session() as s:
         count, first, last = queries.audit_period(s, period.start, period.end)
@@ -384,7 +384,7 @@ def report_filename(month: str, lang: str, fmt: str) -> str:
 
 
 def write_monthly_report(
-    app: App, month: str, out_dir: Path, *, lang: str, fmt: str = "html"
+    app: Context, month: str, out_dir: Path, *, lang: str, fmt: str = "html"
 ) -> Path:
     """Write the report for `month` ("YYYY-MM") into `out_dir`; returns the file's path.
 
@@ -402,7 +402,7 @@ def write_monthly_report(
 
 
 def issue_monthly(
-    app: App, month: str, *, lang: str, fmt: str, deliver: Callable[[bytes], object]
+    app: Context, month: str, *, lang: str, fmt: str, deliver: Callable[[bytes], object]
 ) -> dict[str, Any]:
     """Build, render, hand the bytes to `deliver` (a file, standard output), then record it."""
     from syncaudit.reports.render import check_format, render_monthly
@@ -427,7 +427,7 @@ def write_file(path: Path, content: bytes) -> None:
     partial.replace(path)
 
 
-def record_report(app: App, report: dict[str, Any], fmt: str, digest: str) -> None:
+def record_report(app: Context, report: dict[str, Any], fmt: str, digest: str) -> None:
     """Append `report.monthly`: what was issued, and the figures next month compares with."""
     systems = {}
     health = {row["system"]: row for row in report["sync_health"]}

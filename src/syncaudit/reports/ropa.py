@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from syncaudit.context import Context
 from syncaudit.regions import assess
 from syncaudit.reports.common import header, report_settings
 from syncaudit.reports.transfers import regions_json
 
 if TYPE_CHECKING:
-    from syncaudit.app import App
     from syncaudit.reports.settings import Activity
 
 SCHEMA = "syncaudit.report.ropa/1"
 
 
-def build_ropa(app: App, *, lang: str) -> dict[str, Any]:
+def build_ropa(app: Context, *, lang: str) -> dict[str, Any]:
     settings = report_settings(app)
     today = app.clock.now().astimezone(_zone(settings.timezone)).date()
     activities = [_activity(app, a, today) for a in settings.activities]
@@ -41,7 +41,7 @@ def _zone(name: str) -> Any:
     return ZoneInfo(name)
 
 
-def _activity(app: App, activity: Activity, today: Any) -> dict[str, Any]:
+def _activity(app: Context, activity: Activity, today: Any) -> dict[str, Any]:
     settings = report_settings(app)
     systems = [app.settings.system(name) for name in activity.systems]
     transfers = []
@@ -90,7 +90,7 @@ def _activity(app: App, activity: Activity, today: Any) -> dict[str, Any]:
     }
 
 
-def _problems(app: App, activities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _problems(app: Context, activities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What the record lacks, as codes the report words; the operator fixes the config."""
     problems: list[dict[str, Any]] = []
     controller = app.settings.controller

@@ -11,6 +11,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from syncaudit.config import SystemConfig
+from syncaudit.context import Context
 from syncaudit.regions import AS_OF, SOURCES, assess
 from syncaudit.reports import queries
 from syncaudit.reports.common import header, iso, report_settings
@@ -19,7 +20,6 @@ from syncaudit.reports.period import Period, current_month, month_period
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from syncaudit.app import App
 
 SCHEMA = "syncaudit.report.transfers/1"
 
@@ -40,7 +40,7 @@ def profile_json(system: SystemConfig) -> dict[str, Any]:
 
 
 def transfer_rows(
-    app: App,
+    app: Context,
     s: Session,
     period: Period,
     as_of: date,
@@ -84,7 +84,7 @@ def regions_json() -> dict[str, Any]:
     return {"as_of": AS_OF.isoformat(), "sources": list(SOURCES)}
 
 
-def build_transfers(app: App, *, lang: str, month: str | None = None) -> dict[str, Any]:
+def build_transfers(app: Context, *, lang: str, month: str | None = None) -> dict[str, Any]:
     """The transfer report now ("newly" = this month so far), or at the end of `month`."""
     settings = report_settings(app)
     now = app.clock.now()

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from syncaudit import audit
 from syncaudit.clock import utc
+from syncaudit.context import Context
 from syncaudit.contract import Capability, ErasureTarget, RecordRef, SupportsExport
 from syncaudit.erasure.refs import index_refs, merge, ref_key
 from syncaudit.erasure.requests import received_time, target_for
@@ -38,9 +39,6 @@ from syncaudit.errors import ConnectorError, UsageError
 from syncaudit.models import ErasureRequest, Record, Subject
 from syncaudit.regions import in_eea, safeguard_status
 from syncaudit.rights import requests as rq
-
-if TYPE_CHECKING:
-    from syncaudit.app import App
 
 log = structlog.get_logger("syncaudit.rights")
 FORMAT = "syncaudit.access/1"
@@ -73,7 +71,7 @@ class AccessResult:
 
 
 def access_export(
-    app: App,
+    app: Context,
     email: str,
     out_dir: Path,
     *,
@@ -108,7 +106,7 @@ def access_export(
     )
 
 
-def _open(app: App, target: ErasureTarget, received: datetime) -> tuple[str, bool, list[str]]:
+def _open(app: Context, target: ErasureTarget, received: datetime) -> tuple[str, bool, list[str]]:
     with app.db.session() as s, s.begin():
         request = rq.open_request(s, rq.ACCESS, target.pseudonym)
         resumed = request is not None
@@ -137,7 +135,7 @@ def _open(app: App, target: ErasureTarget, received: datetime) -> tuple[str, boo
 # -- gathering ------------------------------------------------------------------------------------
 
 
-def gather(app: App, target: ErasureTarget) -> list[SystemAccess]:
+def gather(app: Context, target: ErasureTarget) -> list[SystemAccess]:
     """Per system: every record the index knows and every one found live, with live fields."""
     with app.db.session() as s:
         rows = _index_rows(s, target.pseudonym)
@@ -165,7 +163,7 @@ def _index_rows(session: Session, pseudonym: str) -> list[Record]:
 
 
 def _one_system(
-    app: App,
+    app: Context,
     name: str,
     target: ErasureTarget,
     rows: list[Record],
@@ -337,7 +335,7 @@ def scrub(value: Any, pattern: re.Pattern[str] | None) -> Any:
 
 
 def build_document(
-    app: App,
+    app: Context,
     *,
     target: ErasureTarget,
     request: ErasureRequest,
@@ -454,7 +452,11 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def _record(
-    app: App, request_id: str, target: ErasureTarget, systems: Sequence[SystemAccess], digest: str
+    app: Context,
+    request_id: str,
+    target: ErasureTarget,
+    systems: Sequence[SystemAccess],
+    digest: str,
 ) -> str:
     now = app.clock.now()
     with app.db.session() as s, s.begin():

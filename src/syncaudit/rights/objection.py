@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from syncaudit import audit
 from syncaudit.clock import utc
+from syncaudit.context import Context
 from syncaudit.contract import (
     Capability,
     ErasureTarget,
@@ -39,9 +40,6 @@ from syncaudit.errors import ConnectorError, UsageError
 from syncaudit.models import AuditEntry, ErasureRequest, ErasureTask, Record, Subject
 from syncaudit.rights import requests as rq
 from syncaudit.rights.settings import retention_settings
-
-if TYPE_CHECKING:
-    from syncaudit.app import App
 
 log = structlog.get_logger("syncaudit.rights")
 SUBSCRIBED = frozenset({"subscribed"})  # audience statuses that mean marketing is sent
@@ -76,7 +74,7 @@ class ResubscriptionAlert:
     seen_at: datetime
 
 
-def marketing_systems(app: App) -> list[str]:
+def marketing_systems(app: Context) -> list[str]:
     """Enabled systems that can unsubscribe, plus the configured manual marketing systems."""
     listed = set(retention_settings(app).marketing_systems)
     out = []
@@ -87,7 +85,7 @@ def marketing_systems(app: App) -> list[str]:
 
 
 def object_to_marketing(
-    app: App, email: str, *, received_at: datetime | None = None
+    app: Context, email: str, *, received_at: datetime | None = None
 ) -> ObjectionResult:
     target = target_for(app, email)
     received = received_time(app, received_at)
@@ -121,7 +119,7 @@ def object_to_marketing(
     return ObjectionResult(request_id=request_id, state=state, resumed=resumed, systems=results)
 
 
-def _system(app: App, request_id: str, name: str, target: ErasureTarget) -> SystemObjection:
+def _system(app: Context, request_id: str, name: str, target: ErasureTarget) -> SystemObjection:
     connector = app.connector(name)
     if not (
         Capability.OBJECT in connector.capabilities and isinstance(connector, SupportsObjection)
@@ -165,7 +163,7 @@ def _outcome(outcome: Outcome) -> dict[str, Any]:
 
 
 def _store(
-    app: App, request_id: str, target: ErasureTarget, result: SystemObjection
+    app: Context, request_id: str, target: ErasureTarget, result: SystemObjection
 ) -> SystemObjection:
     now = app.clock.now()
     with app.db.session() as s, s.begin():
@@ -198,7 +196,7 @@ def _store(
 # -- the watch after a sync ----------------------------------------------------------------------
 
 
-def check_after_sync(app: App) -> list[ResubscriptionAlert]:
+def check_after_sync(app: Context) -> list[ResubscriptionAlert]:
     """Call after `App.sync`: alerts for objectors a sync has seen subscribed again since their
     objection was carried out; each alert is recorded once (audit entry + log event)."""
     now = app.clock.now()

@@ -9,14 +9,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from syncaudit.context import Context
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from syncaudit.app import App
     from syncaudit.reports.hooks import CoachingReview
 
 
-def coaching_review(app: App, as_of: date, session: Session) -> CoachingReview | None:
+def coaching_review(app: Context, as_of: date, session: Session) -> CoachingReview | None:
     """Summaries past their limit at the end of `as_of`; None when summaries are not set up."""
     from syncaudit.reports.hooks import CoachingReview
     from syncaudit.rights.settings import retention_settings

@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syncaudit import audit
 from syncaudit.clock import utc
+from syncaudit.context import Context
 from syncaudit.contract import ErasureTarget
 from syncaudit.erasure.states import OPEN_REQUEST_STATES, RequestState, TaskState
 from syncaudit.models import ErasureRequest, ErasureTask
-
-if TYPE_CHECKING:
-    from syncaudit.app import App
 
 ACCESS = "access"
 OBJECTION = "objection"
@@ -71,7 +69,7 @@ def earlier_requests(session: Session, request: ErasureRequest) -> list[str]:
 
 
 def create_request(
-    app: App,
+    app: Context,
     session: Session,
     kind: str,
     target: ErasureTarget,
@@ -184,7 +182,7 @@ def close_request(session: Session, request: ErasureRequest, now: datetime) -> N
 # -- the listing of every kind -------------------------------------------------------------------
 
 
-def list_all(app: App, *, open_only: bool = False) -> list[dict[str, Any]]:
+def list_all(app: Context, *, open_only: bool = False) -> list[dict[str, Any]]:
     """Every request (erasure, access, objection) with its deadline, state and per-system
     results; access requests say whether an earlier one fell within twelve months."""
     from syncaudit.erasure.requests import list_requests

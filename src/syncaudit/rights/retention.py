@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import func, select
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from syncaudit import audit
 from syncaudit.clock import utc
+from syncaudit.context import Context
 from syncaudit.erasure.states import OPEN_REQUEST_STATES
 from syncaudit.identity import try_normalize_email
 from syncaudit.models import AuditEntry, ErasureRequest, Record, Subject
@@ -37,9 +37,6 @@ from syncaudit.rights.summaries import (
     evaluate_summaries,
     expired_summaries,
 )
-
-if TYPE_CHECKING:
-    from syncaudit.app import App
 
 __all__ = [
     "ExpiredSummary",
@@ -75,7 +72,7 @@ class RetentionRun:
     summaries: SummaryRun | None
 
 
-def inactive_subjects(app: App, years: int | None = None) -> list[InactiveSubject]:
+def inactive_subjects(app: Context, years: int | None = None) -> list[InactiveSubject]:
     """Subjects with no calendar entry, invoice or audience sign-up in any system for `years`
     (default [retention].inactive_years); oldest first. Not listed: erased people, people with
     an open erasure request, and the controller's own addresses (its mailboxes, its email)."""
@@ -101,7 +98,7 @@ def inactive_subjects(app: App, years: int | None = None) -> list[InactiveSubjec
     ]
 
 
-def not_for_review(app: App, s: Session) -> set[str]:
+def not_for_review(app: Context, s: Session) -> set[str]:
     """Never retention-review candidates: the controller's own addresses, people being erased.
     The one rule for this listing and the monthly report's count."""
     pending = set(
@@ -115,7 +112,7 @@ def not_for_review(app: App, s: Session) -> set[str]:
     return _own_pseudonyms(app) | pending
 
 
-def _own_pseudonyms(app: App) -> set[str]:
+def _own_pseudonyms(app: Context) -> set[str]:
     """The controller's addresses: its email and the mailboxes syncaudit reads."""
     addresses = [app.settings.controller.email]
     for system in app.settings.systems:
@@ -138,7 +135,7 @@ def _present(s: Session, subject_ids: list[int]) -> dict[int, dict[str, int]]:
     return out
 
 
-def contact_details(app: App, pseudonyms: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+def contact_details(app: Context, pseudonyms: Sequence[str]) -> dict[str, tuple[str, str | None]]:
     """Pseudonym -> (address, display name), for the operator's review screen only."""
     out: dict[str, tuple[str, str | None]] = {}
     with app.db.session() as s:
@@ -155,7 +152,7 @@ def contact_details(app: App, pseudonyms: Sequence[str]) -> dict[str, tuple[str,
 
 
 def queue_erasures(
-    app: App, picked: Sequence[InactiveSubject], *, years: int, listed: int
+    app: Context, picked: Sequence[InactiveSubject], *, years: int, listed: int
 ) -> list[str]:
     """Submit an erasure (origin "review") for each picked subject; record the review."""
     from syncaudit.erasure.requests import submit
@@ -175,7 +172,7 @@ def queue_erasures(
     return request_ids
 
 
-def record_review(app: App, *, years: int, listed: int, queued: Sequence[str]) -> None:
+def record_review(app: Context, *, years: int, listed: int, queued: Sequence[str]) -> None:
     """Evidence that the register was reviewed (the register promises every 5 years)."""
     with app.db.session() as s, s.begin():
         audit.append(
@@ -190,13 +187,13 @@ def record_review(app: App, *, years: int, listed: int, queued: Sequence[str]) -
     log.info("rights.retention_reviewed", years=years, listed=listed, queued=len(queued))
 
 
-def last_review(app: App) -> datetime | None:
+def last_review(app: Context) -> datetime | None:
     with app.db.session() as s:
         at = s.scalar(select(func.max(AuditEntry.at)).where(AuditEntry.event == REVIEWED_EVENT))
     return utc(at) if at else None
 
 
-def evaluate(app: App) -> RetentionRun:
+def evaluate(app: Context) -> RetentionRun:
     """The daemon's periodic step: count inactive subjects (logged for the operator); scan the
     coaching summaries, list the expired ones (the dry run) and, when [retention.summaries]
     delete = true, permanently delete those an earlier run listed."""

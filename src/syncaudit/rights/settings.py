@@ -19,14 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from syncaudit.context import Context
 from syncaudit.contract import SettingsReader
 from syncaudit.errors import ConfigError
 from syncaudit.identity import try_normalize_email
-
-if TYPE_CHECKING:
-    from syncaudit.app import App
 
 # The register description promises a review of inactive customers at least every 5 years.
 MAX_INACTIVE_YEARS = 5
@@ -56,7 +54,7 @@ class RetentionSettings:
     summaries: SummarySettings | None = None
 
 
-def retention_settings(app: App) -> RetentionSettings:
+def retention_settings(app: Context) -> RetentionSettings:
     """The parsed [retention] of an App (defaults when the settings were built without it)."""
     settings = app.settings.retention
     return settings if isinstance(settings, RetentionSettings) else RetentionSettings()

@@ -21,7 +21,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import select
@@ -29,15 +28,13 @@ from sqlalchemy.orm import Session
 
 from syncaudit import audit
 from syncaudit.clock import utc
+from syncaudit.context import Context
 from syncaudit.contract import Capability, MailMessage, SupportsMail
 from syncaudit.errors import ConnectorError, UsageError
 from syncaudit.identity import try_normalize_email
 from syncaudit.models import CoachingSummary, Tombstone
 from syncaudit.rights.activity import activities, add_years
 from syncaudit.rights.settings import SummarySettings, retention_settings
-
-if TYPE_CHECKING:
-    from syncaudit.app import App
 
 log = structlog.get_logger("syncaudit.rights")
 
@@ -82,7 +79,7 @@ class SummaryRun:
     error: str | None = None
 
 
-def summary_settings(app: App) -> SummarySettings:
+def summary_settings(app: Context) -> SummarySettings:
     settings = retention_settings(app).summaries
     if settings is None:
         raise UsageError(
@@ -92,7 +89,7 @@ def summary_settings(app: App) -> SummarySettings:
     return settings
 
 
-def _mail(app: App, settings: SummarySettings) -> SupportsMail:
+def _mail(app: Context, settings: SummarySettings) -> SupportsMail:
     connector = app.connector(settings.system)
     if Capability.MAIL not in connector.capabilities or not isinstance(connector, SupportsMail):
         raise UsageError(
@@ -105,7 +102,7 @@ def _mail(app: App, settings: SummarySettings) -> SupportsMail:
 # -- scanning ------------------------------------------------------------------------------------
 
 
-def scan_summaries(app: App) -> ScanResult:
+def scan_summaries(app: Context) -> ScanResult:
     """Read the configured folders and store ids, dates and counterpart pseudonyms."""
     settings = summary_settings(app)
     connector = _mail(app, settings)
@@ -158,7 +155,7 @@ def counterpart(message: MailMessage, own: set[str]) -> str | None:
     return None
 
 
-def _own_addresses(app: App) -> set[str]:
+def _own_addresses(app: Context) -> set[str]:
     addresses = [app.settings.controller.email]
     for system in app.settings.systems:
         addresses += list(getattr(system.settings, "mailboxes", ()) or ())
@@ -169,7 +166,7 @@ def _own_addresses(app: App) -> set[str]:
 
 
 def expired_summaries(
-    app: App, *, as_of: datetime | None = None, session: Session | None = None
+    app: Context, *, as_of: datetime | None = None, session: Session | None = None
 ) -> list[ExpiredSummary]:
     """Summaries past their limit at `as_of` (default: now) and still in Outlook as of the last
     scan, oldest limit first. Pseudonymous; no network. Empty when not configured.
@@ -196,7 +193,7 @@ def expired_summaries(
 
 
 def _limits(
-    app: App, s: Session, rows: Sequence[CoachingSummary], keep_years: int
+    app: Context, s: Session, rows: Sequence[CoachingSummary], keep_years: int
 ) -> list[ExpiredSummary]:
     pseudonyms = sorted({r.counterpart for r in rows if r.counterpart})
     acts = activities(s, pseudonyms)
@@ -241,7 +238,7 @@ def _limits(
 # -- the dry run and the deletion ----------------------------------------------------------------
 
 
-def mark_listed(app: App, summaries: Sequence[ExpiredSummary]) -> int:
+def mark_listed(app: Context, summaries: Sequence[ExpiredSummary]) -> int:
     """Record that these were shown (the dry run); returns how many were listed for the first
     time."""
     now = app.clock.now()
@@ -256,7 +253,7 @@ def mark_listed(app: App, summaries: Sequence[ExpiredSummary]) -> int:
     return len(fresh)
 
 
-def delete_summaries(app: App, ids: Sequence[int]) -> DeletionResult:
+def delete_summaries(app: Context, ids: Sequence[int]) -> DeletionResult:
     """Permanently delete these summaries, each only if it is past its limit right now."""
     settings = summary_settings(app)
     connector = _mail(app, settings)
@@ -283,7 +280,7 @@ def delete_summaries(app: App, ids: Sequence[int]) -> DeletionResult:
     return result
 
 
-def _record_deletion(app: App, entry: ExpiredSummary, deleted: bool) -> None:
+def _record_deletion(app: Context, entry: ExpiredSummary, deleted: bool) -> None:
     now = app.clock.now()
     with app.db.session() as s, s.begin():
         row = s.get(CoachingSummary, entry.id)
@@ -305,7 +302,7 @@ def _record_deletion(app: App, entry: ExpiredSummary, deleted: bool) -> None:
         )
 
 
-def evaluate_summaries(app: App) -> SummaryRun | None:
+def evaluate_summaries(app: Context) -> SummaryRun | None:
     """The daemon's step: scan, list what is past its limit (dry run), and with delete = true
     delete what an earlier run listed. None when summaries are not configured."""
     settings = retention_settings(app).summaries
@@ -323,7 +320,7 @@ def evaluate_summaries(app: App) -> SummaryRun | None:
     return SummaryRun(scan=scan, expired=len(expired), newly_listed=newly, deletion=deletion)
 
 
-def last_scan(app: App, session: Session | None = None) -> datetime | None:
+def last_scan(app: Context, session: Session | None = None) -> datetime | None:
     """When the configured folders were last read (None: never)."""
     from sqlalchemy import func
 
@@ -340,7 +337,7 @@ def last_scan(app: App, session: Session | None = None) -> datetime | None:
 
 
 @contextmanager
-def _reading(app: App, session: Session | None) -> Iterator[Session]:
+def _reading(app: Context, session: Session | None) -> Iterator[Session]:
     if session is not None:
         yield session
         return
