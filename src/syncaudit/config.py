@@ -17,6 +17,8 @@ from typing import Any
 from syncaudit.contract import SettingsReader, SystemProfile, TransferMechanism
 from syncaudit.errors import ConfigError
 from syncaudit.identity import MIN_KEY_BYTES, key_from_text
+from syncaudit.reports.settings import ReportsSettings, parse_reports
+from syncaudit.rights.settings import RetentionSettings, parse_retention
 
 CONFIG_ENV = "SYNCAUDIT_CONFIG"
 DEFAULT_KEY_ENV = "SYNCAUDIT_PSEUDONYM_KEY"
@@ -89,7 +91,7 @@ class SystemConfig:
     name: str
     type: str
     profile: SystemProfile
-    settings: Any
+    settings: object  # the plugin's own frozen dataclass, opaque to the core
     sync_interval: timedelta | None = None
     enabled: bool = True
 
@@ -105,8 +107,8 @@ class Settings:
     controller: ControllerSettings = field(default_factory=ControllerSettings)
     systems: tuple[SystemConfig, ...] = ()
     # Parsed by their areas' own modules (syncaudit.rights.settings, syncaudit.reports.settings).
-    retention: Any = None
-    reports: Any = None
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    reports: ReportsSettings = field(default_factory=ReportsSettings)
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     def system(self, name: str) -> SystemConfig:
@@ -174,9 +176,6 @@ def parse_config(
     controller = _controller(section("controller"), problems)
     _collect(database, problems)
     systems = _systems(raw.get("systems", []), env, problems)
-    from syncaudit.reports.settings import parse_reports
-    from syncaudit.rights.settings import parse_retention
-
     retention = parse_retention(raw, env, problems)
     reports = parse_reports(raw, env, problems)
     if problems:

@@ -369,7 +369,7 @@ def _resurrection(talk: Narrator, app: Any, newsletter: DemoSystem) -> None:
 
 def _reports(talk: Narrator, app: Any, workdir: Path, lang: str) -> None:
     talk.section("Reports")
-    from syncaudit.reports import demo_reports
+    from syncaudit.reports.demo import demo_reports
 
     for path in demo_reports(app, workdir / "reports", lang=lang):
         talk.say(f"  {path}")

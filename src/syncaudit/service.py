@@ -19,7 +19,6 @@ PostgreSQL instances share the queue (SKIP LOCKED) and the jobs (an advisory loc
 
 from __future__ import annotations
 
-import importlib
 import os
 import socket
 import sys
@@ -43,6 +42,7 @@ from syncaudit.errors import ConnectorError
 from syncaudit.models import ErasureRequest, ErasureTask, SyncRun
 from syncaudit.notify import Notifier, build_notifier
 from syncaudit.periodic import IntervalSchedule, MonthlySchedule, Schedule
+from syncaudit.reports.monthly import write_monthly_report
 from syncaudit.signals import stop_on_signals
 
 if TYPE_CHECKING:
@@ -140,14 +140,12 @@ class MonthlyWriter(Protocol):
     ) -> Path: ...
 
 
-def write_report(app: App, month: str) -> Path:
+def write_report(app: App, month: str, writer: MonthlyWriter = write_monthly_report) -> Path:
     """The monthly report for `month` (YYYY-MM) in report_dir, in every [reports] format; the
-    first format's path is returned. Imported through sys.modules so tests can stand one in."""
+    first format's path is returned. Tests pass a stand-in `writer`."""
     out_dir = app.settings.service.report_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    module = importlib.import_module("syncaudit.reports.monthly")
-    writer: MonthlyWriter = module.write_monthly_report
-    formats = getattr(app.settings.reports, "formats", None) or ("html",)
+    formats = app.settings.reports.formats
     lang = app.settings.controller.language
     paths = [writer(app, month, out_dir, lang=lang, fmt=fmt) for fmt in formats]
     return paths[0]
@@ -193,9 +191,11 @@ class Scheduler:
         *,
         stop: threading.Event,
         wake_worker: threading.Event,
+        monthly: MonthlyWriter = write_monthly_report,
     ) -> None:
         self.app = app
         self.notifier = notifier
+        self.monthly = monthly
         self.stop = stop
         self.wake_worker = wake_worker
         self.jobs = plan_jobs(app)
@@ -322,7 +322,7 @@ class Scheduler:
 
     def _report(self, tick: datetime) -> str:
         month = periodic.month_before(tick)
-        path = write_report(self.app, month)
+        path = write_report(self.app, month, self.monthly)
         log.info("service.report_written", month=month, path=str(path))
         self.notifier.monthly_report(month, str(path))
         return str(path)
@@ -474,8 +474,9 @@ class ErasureLoop:
 
 
 class Service:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, *, monthly: MonthlyWriter = write_monthly_report) -> None:
         self.app = app
+        self.monthly = monthly
         self.stop = threading.Event()
         self.wake = threading.Event()
         self.scheduler: Scheduler | None = None
@@ -502,7 +503,11 @@ class Service:
                 with App(self.app.settings, clock=self.app.clock) as scheduler_app:
                     health = Health(notifier)
                     self.scheduler = Scheduler(
-                        scheduler_app, notifier, stop=self.stop, wake_worker=self.wake
+                        scheduler_app,
+                        notifier,
+                        stop=self.stop,
+                        wake_worker=self.wake,
+                        monthly=self.monthly,
                     )
                     self.erasure = ErasureLoop(
                         self.app, notifier, health, stop=self.stop, wake=self.wake

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from syncaudit import audit, registry
 from syncaudit.cli import app as cli
 from syncaudit.models import AuditEntry
-from syncaudit.reports.hooks import CoachingReview, register_coaching_review
 from syncaudit.reports.monthly import build_monthly, write_monthly_report
+from syncaudit.rights.report import CoachingReview
 from syncaudit.testing import CONTRACT_KEY, FakePlugin
 
 from .scenario import ACTIVITIES, CONTROLLER, SYSTEMS_MAR, Scenario, build
@@ -174,18 +174,16 @@ def test_a_rewritten_log_shows_in_the_report(tmp_path: Path) -> None:
         scene.close()
 
 
-def test_coaching_summaries_appear_once_provided(sqlite_scenario: Scenario) -> None:
-    from syncaudit.reports import hooks
+def test_coaching_summaries_appear_as_the_rights_area_reviews_them(
+    sqlite_scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syncaudit.reports import monthly
 
-    def provider(app: Any, as_of: Any, session: Any) -> CoachingReview:
+    def summaries(app: Any, as_of: Any, session: Any) -> CoachingReview:
         return CoachingReview(limit_years=2, past_limit=3, items=("msg-1", "msg-2", "msg-3"))
 
-    installed = list(hooks._coaching)  # the rights area's provider, when it is imported
-    register_coaching_review(provider)
-    try:
-        review = build_monthly(sqlite_scenario.app, "2026-03", lang="en")["retention_review"]
-    finally:
-        hooks._coaching[:] = installed
+    monkeypatch.setattr(monthly, "coaching_review", summaries)
+    review = build_monthly(sqlite_scenario.app, "2026-03", lang="en")["retention_review"]
     assert review["coaching_summaries"] == {
         "configured": True, "limit_years": 2, "past_limit": 3,
         "items": ["msg-1", "msg-2", "msg-3"], "note": "",

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from syncaudit.app import App
 from syncaudit.models import AuditEntry, CoachingSummary, ErasureRequest
-from syncaudit.reports.hooks import coaching_review
 from syncaudit.rights.activity import add_years
+from syncaudit.rights.report import coaching_review
 from syncaudit.rights.retention import (
     InactiveSubject,
     evaluate,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,6 @@ from syncaudit.app import App
 from syncaudit.clock import ManualClock
 from syncaudit.testing import CONTRACT_KEY, FakePlugin, FakeSystem, make_settings
 
-MONTHLY = "syncaudit.reports.monthly"
 ANNA = "anna.virtanen@example.fi"
 BOB = "bob.berg@example.fi"
 INVOICES = f"""invoice_number;invoice_date;buyer_name;buyer_email
@@ -64,20 +61,18 @@ def make_app(
         app.close()
 
 
-@pytest.fixture
-def reports(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Path, str]]:
-    """A stand-in for syncaudit.reports.monthly (another area's): records each call."""
-    calls: list[tuple[str, Path, str]] = []
+class RecordedReports(list[tuple[str, Path, str]]):
+    """Stands in for the monthly report writer (another area's): records each call."""
 
-    def write_monthly_report(
-        app: App, month: str, out_dir: Path, *, lang: str, fmt: str = "html"
+    def __call__(
+        self, app: Any, month: str, out_dir: Path, *, lang: str, fmt: str = "html"
     ) -> Path:
-        calls.append((month, out_dir, lang))
+        self.append((month, out_dir, lang))
         path = out_dir / f"monthly-{month}.{fmt}"
         path.write_text(month, encoding="utf-8")
         return path
 
-    module = types.ModuleType(MONTHLY)
-    module.write_monthly_report = write_monthly_report  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, MONTHLY, module)
-    return calls
+
+@pytest.fixture
+def reports() -> RecordedReports:
+    return RecordedReports()

@@ -59,11 +59,10 @@ def monthly(
     """The monthly compliance report: requests, legal holds, syncs, transfers, evidence."""
 
     with guarded(), opened_app() as application:
-        from syncaudit.reports.common import report_settings
         from syncaudit.reports.monthly import issue_monthly, report_filename
         from syncaudit.reports.period import month_period, previous_month
 
-        timezone = report_settings(application).timezone
+        timezone = application.settings.reports.timezone
         chosen = month or previous_month(application.clock.now(), timezone)
         chosen = month_period(chosen, timezone).month
         language = _language(application, lang, fmt)

@@ -180,9 +180,8 @@ def retention_review(
             queue_erasures,
             record_review,
         )
-        from syncaudit.rights.settings import retention_settings
 
-        span = years or retention_settings(application).inactive_years
+        span = years or application.settings.retention.inactive_years
         found = inactive_subjects(application, span)
         details = contact_details(application, [f.pseudonym for f in found])
         if not json_out:

@@ -11,13 +11,6 @@ from sqlalchemy import ColumnElement, and_, or_
 from syncaudit.clock import utc
 from syncaudit.context import Context
 from syncaudit.models import Record
-from syncaudit.reports.settings import ReportsSettings
-
-
-def report_settings(app: Context) -> ReportsSettings:
-    """[reports] as parsed by config; defaults when the App was built without it."""
-    value = app.settings.reports
-    return value if isinstance(value, ReportsSettings) else ReportsSettings()
 
 
 def version() -> str:
@@ -36,7 +29,7 @@ def header(app: Context, schema: str, lang: str) -> dict[str, Any]:
     return {
         "schema": schema,
         "language": lang,
-        "timezone": report_settings(app).timezone,
+        "timezone": app.settings.reports.timezone,
         "generated_at": iso(app.clock.now()),
         "syncaudit_version": version(),
         "controller": controller,

@@ -22,16 +22,18 @@ from syncaudit.context import Context
 from syncaudit.erasure.requests import task_result
 from syncaudit.models import ErasureRequest, ErasureTask
 from syncaudit.reports import queries
-from syncaudit.reports.common import header, hours_between, iso, report_settings
-from syncaudit.reports.hooks import coaching_review
+from syncaudit.reports.common import header, hours_between, iso
 from syncaudit.reports.i18n import check_language
 from syncaudit.reports.period import Period, month_period
+from syncaudit.reports.render import check_format, render_monthly
 from syncaudit.reports.transfers import (
     period_json,
     profile_changes,
     regions_json,
     transfer_rows,
 )
+from syncaudit.rights.report import coaching_review
+from syncaudit.rights.retention import not_for_review
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -44,7 +46,7 @@ LIST_LIMIT = 200  # rows listed per list section; the counts always cover everyt
 
 def build_monthly(app: Context, month: str, *, lang: str) -> dict[str, Any]:
     """The report of `month` ("YYYY-MM", local to [reports].timezone) as JSON-ready data."""
-    settings = report_settings(app)
+    settings = app.settings.reports
     period = month_period(month, settings.timezone)
     now = app.clock.now()
     as_of = period.end.astimezone(period.zone).date()  # the first day after the month
@@ -54,7 +56,7 @@ def build_monthly(app: Context, month: str, *, lang: str) -> dict[str, Any]:
 
 
 def _figures(app: Context, period: Period, now: datetime, as_of: date, lang: str) -> dict[str, Any]:
-    settings = report_settings(app)
+    settings = app.settings.reports
     with app.db.session() as s:
         previous = queries.report_snapshots(s, period.month)
         report: dict[str, Any] = {
@@ -285,7 +287,7 @@ def _transfers(
         )
     return {
         "as_of": as_of.isoformat(),
-        "transfer_check_max_days": report_settings(app).transfer_check_max_days,
+        "transfer_check_max_days": app.settings.reports.transfer_check_max_days,
         "regions": regions_json(),
         "totals": totals,
         "systems": rows,
@@ -295,14 +297,12 @@ def _transfers(
 
 
 def _retention(app: Context, s: Session, period: Period, as_of: date) -> dict[str, Any]:
-    settings = report_settings(app)
-    # "Inactive" is the rights area's [retention].inactive_years; 5 (the register's promise)
-    # until it is configured.
-    years = int(getattr(app.settings.retention, "inactive_years", 5) or 5)
+    settings = app.settings.reports
+    # "Inactive" is the rights area's [retention].inactive_years (default 5, the register's
+    # promise).
+    years = app.settings.retention.inactive_years
     cutoff_day = _years_before(as_of, years)
     cutoff = datetime(cutoff_day.year, cutoff_day.month, cutoff_day.day, tzinfo=period.zone)
-    from syncaudit.rights.retention import not_for_review
-
     total, listed = queries.inactive_subjects(
         s, utc(cutoff), period.end, settings.review_list_limit, not_for_review(app, s)
     )
@@ -391,11 +391,9 @@ def write_monthly_report(
     The file appears whole or not at all (written aside, then renamed), and the audit chain
     records it with its SHA-256, so a later edit of the file is evident.
     """
-    from syncaudit.reports.render import check_format
-
     check_language(lang)
     check_format(fmt)
-    month = month_period(month, report_settings(app).timezone).month
+    month = month_period(month, app.settings.reports.timezone).month
     path = out_dir / report_filename(month, lang, fmt)
     issue_monthly(app, month, lang=lang, fmt=fmt, deliver=lambda content: write_file(path, content))
     return path
@@ -405,8 +403,6 @@ def issue_monthly(
     app: Context, month: str, *, lang: str, fmt: str, deliver: Callable[[bytes], object]
 ) -> dict[str, Any]:
     """Build, render, hand the bytes to `deliver` (a file, standard output), then record it."""
-    from syncaudit.reports.render import check_format, render_monthly
-
     check_language(lang)
     check_format(fmt)
     report = build_monthly(app, month, lang=lang)

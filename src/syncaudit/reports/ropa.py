@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from syncaudit.context import Context
 from syncaudit.regions import assess
-from syncaudit.reports.common import header, report_settings
+from syncaudit.reports.common import header
 from syncaudit.reports.transfers import regions_json
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ SCHEMA = "syncaudit.report.ropa/1"
 
 
 def build_ropa(app: Context, *, lang: str) -> dict[str, Any]:
-    settings = report_settings(app)
+    settings = app.settings.reports
     today = app.clock.now().astimezone(_zone(settings.timezone)).date()
     activities = [_activity(app, a, today) for a in settings.activities]
     return {
@@ -42,7 +42,7 @@ def _zone(name: str) -> Any:
 
 
 def _activity(app: Context, activity: Activity, today: Any) -> dict[str, Any]:
-    settings = report_settings(app)
+    settings = app.settings.reports
     systems = [app.settings.system(name) for name in activity.systems]
     transfers = []
     for system in systems:

@@ -14,7 +14,7 @@ from syncaudit.config import SystemConfig
 from syncaudit.context import Context
 from syncaudit.regions import AS_OF, SOURCES, assess
 from syncaudit.reports import queries
-from syncaudit.reports.common import header, iso, report_settings
+from syncaudit.reports.common import header, iso
 from syncaudit.reports.period import Period, current_month, month_period
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def transfer_rows(
     at_end: dict[str, queries.IndexCounts] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """One row per configured system, and the totals (`at_end`: index counts already made)."""
-    settings = report_settings(app)
+    settings = app.settings.reports
     per_system = at_end if at_end is not None else queries.index_counts(s, period.end)[0]
     new = queries.new_subjects(s, period.start, period.end)
     rows = []
@@ -86,7 +86,7 @@ def regions_json() -> dict[str, Any]:
 
 def build_transfers(app: Context, *, lang: str, month: str | None = None) -> dict[str, Any]:
     """The transfer report now ("newly" = this month so far), or at the end of `month`."""
-    settings = report_settings(app)
+    settings = app.settings.reports
     now = app.clock.now()
     period = month_period(month or current_month(now, settings.timezone), settings.timezone)
     if period.end > now:  # the month is still running: count up to now

@@ -10,13 +10,3 @@ Entry points for other areas:
 """
 
 from __future__ import annotations
-
-
-def _register_report_section() -> None:
-    from syncaudit.reports.hooks import register_coaching_review
-    from syncaudit.rights.report import coaching_review
-
-    register_coaching_review(coaching_review)
-
-
-_register_report_section()

@@ -39,7 +39,6 @@ from syncaudit.erasure.states import TaskState
 from syncaudit.errors import ConnectorError, UsageError
 from syncaudit.models import AuditEntry, ErasureRequest, ErasureTask, Record, Subject
 from syncaudit.rights import requests as rq
-from syncaudit.rights.settings import retention_settings
 
 log = structlog.get_logger("syncaudit.rights")
 SUBSCRIBED = frozenset({"subscribed"})  # audience statuses that mean marketing is sent
@@ -76,7 +75,7 @@ class ResubscriptionAlert:
 
 def marketing_systems(app: Context) -> list[str]:
     """Enabled systems that can unsubscribe, plus the configured manual marketing systems."""
-    listed = set(retention_settings(app).marketing_systems)
+    listed = set(app.settings.retention.marketing_systems)
     out = []
     for system in app.systems():
         if Capability.OBJECT in app.capabilities(system.name) or system.name in listed:

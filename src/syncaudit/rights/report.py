@@ -1,29 +1,33 @@
 """The rights area's section of the monthly report: coaching summaries past their limit.
 
-Registered with `syncaudit.reports.hooks` when the rights package is imported (configuration
-parsing imports it). References only: summary number, client pseudonym, dates.
+The monthly report (syncaudit.reports.monthly) calls `coaching_review` directly: reports may
+import rights, never the reverse. References only: summary number, client pseudonym, dates.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
 
 from syncaudit.context import Context
+from syncaudit.rights.summaries import expired_summaries, last_scan
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
-    from syncaudit.reports.hooks import CoachingReview
+@dataclass(frozen=True, kw_only=True)
+class CoachingReview:
+    """Coaching summaries past their limit at `as_of`, named by pseudonym or message id only."""
+
+    limit_years: int
+    past_limit: int  # how many summaries are kept longer than the limit
+    items: tuple[str, ...] = field(default_factory=tuple)  # references, no names
+    note: str = ""
 
 
 def coaching_review(app: Context, as_of: date, session: Session) -> CoachingReview | None:
     """Summaries past their limit at the end of `as_of`; None when summaries are not set up."""
-    from syncaudit.reports.hooks import CoachingReview
-    from syncaudit.rights.settings import retention_settings
-    from syncaudit.rights.summaries import expired_summaries, last_scan
-
-    settings = retention_settings(app).summaries
+    settings = app.settings.retention.summaries
     if settings is None:
         return None
     end = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC) + timedelta(days=1)

@@ -30,7 +30,6 @@ from syncaudit.erasure.states import OPEN_REQUEST_STATES
 from syncaudit.identity import try_normalize_email
 from syncaudit.models import AuditEntry, ErasureRequest, Record, Subject
 from syncaudit.rights.activity import activities, add_years
-from syncaudit.rights.settings import retention_settings
 from syncaudit.rights.summaries import (
     ExpiredSummary,
     SummaryRun,
@@ -76,7 +75,7 @@ def inactive_subjects(app: Context, years: int | None = None) -> list[InactiveSu
     """Subjects with no calendar entry, invoice or audience sign-up in any system for `years`
     (default [retention].inactive_years); oldest first. Not listed: erased people, people with
     an open erasure request, and the controller's own addresses (its mailboxes, its email)."""
-    span = years if years is not None else retention_settings(app).inactive_years
+    span = years if years is not None else app.settings.retention.inactive_years
     cutoff = add_years(app.clock.now(), -span)
     with app.db.session() as s:
         excluded = not_for_review(app, s)

@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from syncaudit.context import Context
 from syncaudit.contract import SettingsReader
 from syncaudit.errors import ConfigError
 from syncaudit.identity import try_normalize_email
@@ -52,12 +51,6 @@ class RetentionSettings:
     inactive_years: int = MAX_INACTIVE_YEARS
     marketing_systems: tuple[str, ...] = ()
     summaries: SummarySettings | None = None
-
-
-def retention_settings(app: Context) -> RetentionSettings:
-    """The parsed [retention] of an App (defaults when the settings were built without it)."""
-    settings = app.settings.retention
-    return settings if isinstance(settings, RetentionSettings) else RetentionSettings()
 
 
 def parse_retention(

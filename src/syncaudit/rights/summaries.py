@@ -34,7 +34,7 @@ from syncaudit.errors import ConnectorError, UsageError
 from syncaudit.identity import try_normalize_email
 from syncaudit.models import CoachingSummary, Tombstone
 from syncaudit.rights.activity import activities, add_years
-from syncaudit.rights.settings import SummarySettings, retention_settings
+from syncaudit.rights.settings import SummarySettings
 
 log = structlog.get_logger("syncaudit.rights")
 
@@ -80,7 +80,7 @@ class SummaryRun:
 
 
 def summary_settings(app: Context) -> SummarySettings:
-    settings = retention_settings(app).summaries
+    settings = app.settings.retention.summaries
     if settings is None:
         raise UsageError(
             "coaching summaries are not configured",
@@ -172,7 +172,7 @@ def expired_summaries(
     scan, oldest limit first. Pseudonymous; no network. Empty when not configured.
 
     `session`: read inside the caller's transaction (on SQLite a second one would wait for it)."""
-    settings = retention_settings(app).summaries
+    settings = app.settings.retention.summaries
     if settings is None:
         return []
     now = as_of or app.clock.now()
@@ -305,7 +305,7 @@ def _record_deletion(app: Context, entry: ExpiredSummary, deleted: bool) -> None
 def evaluate_summaries(app: Context) -> SummaryRun | None:
     """The daemon's step: scan, list what is past its limit (dry run), and with delete = true
     delete what an earlier run listed. None when summaries are not configured."""
-    settings = retention_settings(app).summaries
+    settings = app.settings.retention.summaries
     if settings is None:
         return None
     try:
@@ -324,7 +324,7 @@ def last_scan(app: Context, session: Session | None = None) -> datetime | None:
     """When the configured folders were last read (None: never)."""
     from sqlalchemy import func
 
-    settings = retention_settings(app).summaries
+    settings = app.settings.retention.summaries
     if settings is None:
         return None
     with _reading(app, session) as s:
