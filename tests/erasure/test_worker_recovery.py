@@ -15,6 +15,7 @@ from structlog.testing import capture_logs
 from syncaudit import audit
 from syncaudit.app import App
 from syncaudit.clock import ManualClock
+from syncaudit.erasure import lifecycle
 from syncaudit.erasure import requests as erasure
 from syncaudit.erasure import worker as worker_module
 from syncaudit.erasure.worker import Worker
@@ -48,7 +49,7 @@ def test_a_request_verified_by_a_worker_that_died_is_completed_by_the_next(
         raise PowerCut
 
     with monkeypatch.context() as patch:
-        patch.setattr(worker_module, "finish_request_if_done", die)
+        patch.setattr(lifecycle, "finish_request_if_done", die)
         with pytest.raises(PowerCut):
             Worker(app).run_until_idle()
     view = erasure.show(app, request_id)

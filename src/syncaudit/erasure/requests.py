@@ -14,6 +14,7 @@ from syncaudit import audit
 from syncaudit.clock import utc
 from syncaudit.context import Context
 from syncaudit.contract import Capability, ErasureTarget, PlannedAction, RecordRef
+from syncaudit.erasure import lifecycle
 from syncaudit.erasure.refs import index_refs, merge, ref_to_json
 from syncaudit.erasure.states import OPEN_REQUEST_STATES, Origin, RequestState, TaskState
 from syncaudit.errors import ConnectorError, UsageError
@@ -245,8 +246,6 @@ def open_request_for(session: Session, pseudonym: str) -> ErasureRequest | None:
 
 
 def confirm(app: Context, request_id: str, system: str, note: str | None = None) -> None:
-    from syncaudit.erasure.worker import finish_request_if_done
-
     now = app.clock.now()
     with app.db.session() as s, s.begin():
         task = s.scalar(
@@ -279,7 +278,7 @@ def confirm(app: Context, request_id: str, system: str, note: str | None = None)
             system=system,
             note=note or "",
         )
-    finish_request_if_done(app, request_id)
+    lifecycle.finish_request_if_done(app, request_id)
 
 
 def retry(app: Context, request_id: str, system: str | None = None) -> int:

@@ -5,7 +5,7 @@ They share the erasure deadline clock (received_at + [erasure].deadline_hours, w
 never pending or running, so the erasure worker never claims them; and the request holds no
 address (`email` stays NULL), so nothing can erase from it. A manual step (awaiting_manual) is
 confirmed with `syncaudit erasure confirm ID SYSTEM`; the erasure worker then closes the request
-through `close_request` here, which forgets nobody.
+through `erasure.lifecycle.close_request`, which forgets nobody.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from syncaudit import audit
 from syncaudit.clock import utc
 from syncaudit.context import Context
 from syncaudit.contract import ErasureTarget
+from syncaudit.erasure.lifecycle import close_request
+from syncaudit.erasure.requests import list_requests
 from syncaudit.erasure.states import OPEN_REQUEST_STATES, RequestState, TaskState
 from syncaudit.models import ErasureRequest, ErasureTask
 
@@ -164,29 +166,12 @@ def finish_if_done(session: Session, request: ErasureRequest, now: datetime) -> 
     return True
 
 
-def close_request(session: Session, request: ErasureRequest, now: datetime) -> None:
-    """Complete an access or objection request: nothing is purged, nobody is forgotten."""
-    request.state = RequestState.COMPLETED
-    request.completed_at = now
-    audit.append(
-        session,
-        "request.completed",
-        at=now,
-        subject=request.pseudonym,
-        request_id=request.id,
-        kind=request.kind,
-        within_deadline=now <= utc(request.deadline),
-    )
-
-
 # -- the listing of every kind -------------------------------------------------------------------
 
 
 def list_all(app: Context, *, open_only: bool = False) -> list[dict[str, Any]]:
     """Every request (erasure, access, objection) with its deadline, state and per-system
     results; access requests say whether an earlier one fell within twelve months."""
-    from syncaudit.erasure.requests import list_requests
-
     rows = list_requests(app, open_only=open_only)
     with app.db.session() as s:
         requests = {
