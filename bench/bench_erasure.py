@@ -23,9 +23,9 @@ from sqlalchemy import Table
 
 from bench.common import Row, peak_rss_mb, print_rows, row, timed
 from syncaudit.app import App
-from syncaudit.bulk import insert_rows
 from syncaudit.erasure import requests as erasure
 from syncaudit.erasure.worker import worker_slot
+from syncaudit.index._bulk import insert_rows
 from syncaudit.models import Record, Subject
 from syncaudit.testing import make_settings
 from syncaudit_accounting import corpus
@@ -143,7 +143,7 @@ SYSTEMS = (
 
 
 def build_index(app: App, records: int) -> tuple[float, list[str]]:
-    """`records` records over records/4 subjects, written with syncaudit.bulk.insert_rows in
+    """`records` records over records/4 subjects, written with syncaudit.index._bulk.insert_rows in
     transactions of 25,000 subjects (the subject ids of a fresh table are 1, 2, ...)."""
     count = records // len(SYSTEMS)
     now = datetime.now(UTC)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,7 +16,8 @@ from syncaudit.contract import Capability
 from syncaudit.erasure.resurrection import ResurrectionGuard
 from syncaudit.errors import ConfigError, ConnectorError, InvalidEmail
 from syncaudit.identity import normalize_email
-from syncaudit.models import Record, Subject, SyncRun, Tombstone
+from syncaudit.index import subject_view
+from syncaudit.models import Record, SyncRun
 from syncaudit.regions import safeguard_status
 from syncaudit.rights.objection import check_after_sync
 from syncaudit.sync import SyncReport, run_sync
@@ -116,60 +116,13 @@ class App(Context):
 
     def subject(self, email: str) -> dict[str, Any]:
         """Where a person appears: per system and record (from the index, no network)."""
-        normalized, pseudonym = self.pseudonym_of(email)
-        with self.db.session() as s:
-            subject = s.scalar(select(Subject).where(Subject.pseudonym == pseudonym))
-            erased = s.get(Tombstone, pseudonym)
-            view: dict[str, Any] = {
-                "email": normalized,
-                "pseudonym": self.pseudo.short(pseudonym),
-                "found": subject is not None,
-                "erased_by": erased.request_id if erased else None,
-                "records": [],
-            }
-            if subject is None:
-                return view
-            view.update(
-                display_name=subject.display_name,
-                first_seen=_iso(subject.first_seen),
-                last_seen=_iso(subject.last_seen),
-            )
-            rows = s.scalars(
-                select(Record)
-                .where(Record.subject_id == subject.id)
-                .order_by(Record.system, Record.kind, Record.external_id)
-            )
-            view["records"] = [_record_view(r) for r in rows]
-        return view
+        return subject_view(self, email)
 
 
 def _bind(progress: Callable[[str, int], None] | None, system: str) -> Callable[[int], None] | None:
     if progress is None:
         return None
     return lambda count: progress(system, count)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return utc(value).isoformat() if value else None
-
-
-def _record_view(r: Record) -> dict[str, Any]:
-    return {
-        "system": r.system,
-        "kind": r.kind,
-        "external_id": r.external_id,
-        "stream": r.stream,
-        "name": r.name,
-        "role": r.role,
-        "date": _iso(r.record_date),
-        "details": r.details,
-        "first_seen": _iso(r.first_seen),
-        "last_seen": _iso(r.last_seen),
-        "removed_at": _iso(r.removed_at),
-        "legal_hold_until": r.legal_hold_until.isoformat() if r.legal_hold_until else None,
-        "legal_basis": r.legal_basis,
-        "restricted": r.restricted_at is not None,
-    }
 
 
 def valid_email_or_none(text: str) -> str | None:

@@ -17,8 +17,9 @@ from syncaudit import audit
 from syncaudit.clock import utc
 from syncaudit.context import Context
 from syncaudit.erasure.forget import purge_subject
-from syncaudit.erasure.refs import key_of_json, reappeared_refs, ref_key, ref_to_json
+from syncaudit.erasure.refs import key_of_json, ref_key, ref_to_json
 from syncaudit.erasure.states import OPEN_REQUEST_STATES, RequestState, TaskState
+from syncaudit.index import reappeared_refs
 from syncaudit.models import ErasureRequest, ErasureTask, Resurrection
 
 log = structlog.get_logger("syncaudit.erasure")

@@ -1,15 +1,10 @@
-"""RecordRefs <-> JSON, and the refs the index already knows for a person."""
+"""RecordRefs <-> JSON as tasks store them, keys and merging."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from syncaudit.contract import Outcome, RecordKind, RecordRef
-from syncaudit.models import Record, Subject
 
 
 def ref_key(ref: RecordRef) -> str:
@@ -54,55 +49,6 @@ def outcome_to_json(outcome: Outcome) -> dict[str, Any]:
         "legal_basis": outcome.legal_basis,
         "retained_until": outcome.retained_until.isoformat() if outcome.retained_until else None,
     }
-
-
-def index_refs(session: Session, pseudonym: str, system: str) -> list[RecordRef]:
-    rows = session.scalars(
-        select(Record)
-        .join(Subject, Subject.id == Record.subject_id)
-        .where(Subject.pseudonym == pseudonym, Record.system == system, Record.removed_at.is_(None))
-        .order_by(Record.id)
-    )
-    return [_ref_of(r) for r in rows]
-
-
-def reappeared_refs(
-    session: Session, pseudonym: str, system: str, after: datetime
-) -> list[RecordRef]:
-    """Records a sync saw after `after` (when the system was verified clean), legal holds aside:
-    the person came back while their request was still open."""
-    rows = session.scalars(
-        select(Record)
-        .join(Subject, Subject.id == Record.subject_id)
-        .where(
-            Subject.pseudonym == pseudonym,
-            Record.system == system,
-            Record.removed_at.is_(None),
-            Record.legal_hold_until.is_(None),
-            Record.last_seen > after,
-        )
-        .order_by(Record.id)
-    )
-    return [_ref_of(r) for r in rows]
-
-
-def _ref_of(r: Record) -> RecordRef:
-    return RecordRef(
-        system=r.system,
-        kind=RecordKind(r.kind),
-        external_id=r.external_id,
-        stream=r.stream,
-        locator=dict(r.locator or {}),
-        label=_label(r),
-    )
-
-
-def _label(record: Record) -> str:
-    invoice = (record.details or {}).get("invoice")
-    if invoice:
-        return f"invoice {invoice}"
-    when = record.record_date.date().isoformat() if record.record_date else ""
-    return f"{record.kind.replace('_', ' ')} {when}".strip()
 
 
 def merge(*groups: list[RecordRef]) -> list[RecordRef]:

@@ -15,9 +15,10 @@ from syncaudit.clock import utc
 from syncaudit.context import Context
 from syncaudit.contract import Capability, ErasureTarget, PlannedAction, RecordRef
 from syncaudit.erasure import lifecycle
-from syncaudit.erasure.refs import index_refs, merge, ref_to_json
+from syncaudit.erasure.refs import merge, ref_to_json
 from syncaudit.erasure.states import OPEN_REQUEST_STATES, Origin, RequestState, TaskState
 from syncaudit.errors import ConnectorError, UsageError
+from syncaudit.index import index_refs
 from syncaudit.models import ErasureRequest, ErasureTask, Subject
 
 

@@ -22,9 +22,9 @@ from syncaudit.contract import RecordRef
 from syncaudit.erasure.refs import ref_to_json
 from syncaudit.erasure.requests import open_request_for, submit_found
 from syncaudit.erasure.states import TaskState
+from syncaudit.index.writer import SeenAgain
 from syncaudit.models import ErasureRequest, ErasureTask
 from syncaudit.models import Resurrection as ResurrectionRow
-from syncaudit.sync import SeenAgain
 
 log = structlog.get_logger("syncaudit.resurrection")
 

@@ -32,7 +32,6 @@ from syncaudit.context import Context
 from syncaudit.contract import Capability, ErasureTarget, OutcomeStatus, RecordRef
 from syncaudit.erasure import lifecycle
 from syncaudit.erasure.refs import (
-    index_refs,
     merge,
     outcome_to_json,
     ref_from_json,
@@ -41,6 +40,7 @@ from syncaudit.erasure.refs import (
 )
 from syncaudit.erasure.states import Origin, RequestState, TaskState
 from syncaudit.errors import AuthError, PermanentError, SyncauditError, TransientError
+from syncaudit.index import index_refs
 from syncaudit.models import ErasureRequest, ErasureTask
 from syncaudit.retry import DEFAULT_POLICY
 

@@ -32,10 +32,11 @@ from syncaudit import audit
 from syncaudit.clock import utc
 from syncaudit.context import Context
 from syncaudit.contract import Capability, ErasureTarget, RecordRef, SupportsExport
-from syncaudit.erasure.refs import index_refs, merge, ref_key
+from syncaudit.erasure.refs import merge, ref_key
 from syncaudit.erasure.requests import received_time, target_for
 from syncaudit.erasure.states import TaskState
 from syncaudit.errors import ConnectorError, UsageError
+from syncaudit.index import index_refs
 from syncaudit.models import ErasureRequest, Record, Subject
 from syncaudit.regions import in_eea, safeguard_status
 from syncaudit.rights import requests as rq

@@ -33,10 +33,11 @@ from syncaudit.contract import (
     RecordKind,
     SupportsObjection,
 )
-from syncaudit.erasure.refs import index_refs, merge, outcome_to_json
+from syncaudit.erasure.refs import merge, outcome_to_json
 from syncaudit.erasure.requests import received_time, target_for
 from syncaudit.erasure.states import TaskState
 from syncaudit.errors import ConnectorError, UsageError
+from syncaudit.index import index_refs
 from syncaudit.models import AuditEntry, ErasureRequest, ErasureTask, Record, Subject
 from syncaudit.rights import requests as rq
 
