@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # Page sizes. The contacts-delta cap of 200 was reported by Microsoft staff (Q&A); the others are
@@ -48,6 +48,7 @@ class Fault:
     body: dict[str, Any] | None = None
     empty_body: bool = False
     delay: float = 0.0  # seconds to wait before answering (the fault's status, or 0 = normal)
+    action: Callable[[], object] | None = None  # run first, e.g. delete a folder mid-pull
     hits: int = 0
 
 
@@ -95,6 +96,21 @@ WELL_KNOWN_MAIL = (
 
 
 @dataclass
+class _Series:
+    """A recurring series beside its master: what the pattern alone does not say."""
+
+    duration: timedelta
+    exceptions: dict[datetime, dict[str, Any]] = field(default_factory=dict)  # original start ->
+    # the properties this occurrence overrides (Outlook keeps them when the master changes)
+    cancelled: set[datetime] = field(default_factory=set)  # original starts deleted
+
+
+# One entry of a mailbox's change log: (sequence, collection, item id, the properties changed or
+# None when the whole item is new to the collection).
+Change = tuple[int, str, str, frozenset[str] | None]
+
+
+@dataclass
 class _Mailbox:
     upn: str
     display_name: str
@@ -105,7 +121,9 @@ class _Mailbox:
     event_times: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
     deleted: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # id -> kind, item
     purged: set[str] = field(default_factory=set)
-    changes: list[tuple[int, str, str]] = field(default_factory=list)  # (seq, collection, id)
+    changes: list[Change] = field(default_factory=list)
+    series: dict[str, _Series] = field(default_factory=dict)  # master id -> series
+    instances: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # id -> master, start
     transactions: dict[str, str] = field(default_factory=dict)
     mail_folders: dict[str, _MailFolder] = field(default_factory=dict)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -123,6 +141,7 @@ class _DeltaState:
     ids: list[str]
     offset: int
     high_seq: int
+    fields: dict[str, frozenset[str] | None] = field(default_factory=dict)  # id -> what changed
 
 
 class _HttpError(Exception):

@@ -35,11 +35,18 @@ class SimCore:
         client_id: str = "66666666-7777-8888-9999-000000000000",
         client_secret: str | None = None,
         token_lifetime: int = 3599,
+        partial_delta: bool = True,
+        series_master_in_delta: bool = True,
     ) -> None:
+        """`partial_delta`: incremental delta items carry only the properties that changed.
+        `series_master_in_delta`: calendarView delta returns series masters beside their
+        occurrences (reported behaviour); False follows the reference's silence about them."""
         self.tenant_id = tenant_id
         self.client_id = client_id
         self.client_secret = client_secret or secrets.token_urlsafe(24)
         self.token_lifetime = token_lifetime
+        self.partial_delta = partial_delta
+        self.series_master_in_delta = series_master_in_delta
         self.requests: list[RequestRecord] = []
         self.notifications: list[Notification] = []
         self.side_effects: list[SideEffect] = []
@@ -48,6 +55,7 @@ class SimCore:
         self._lock = threading.RLock()
         self._mailboxes: dict[str, _Mailbox] = {}
         self._tokens: dict[str, _DeltaState] = {}
+        self._expired: dict[str, tuple[int, str]] = {}  # forgotten token -> (status, code)
         self._access_tokens: dict[str, float] = {}  # token -> expiry (time.time())
         self._cert_thumbprints: dict[str, bytes] = {}  # x5t / x5t#S256 -> certificate (DER)
         self._seq = itertools.count(1)
@@ -117,12 +125,21 @@ class SimCore:
                 seen[key] = seen.get(key, 0) + 1
         return [key for key, n in seen.items() if n > 1]
 
-    def expire_delta_tokens(self, mailbox: str | None = None) -> int:
-        """Forget sync states: the next request with their links answers 410."""
+    def expire_delta_tokens(
+        self, mailbox: str | None = None, *, status: int = 410, code: str = "SyncStateNotFound"
+    ) -> int:
+        """Forget sync states: the next request with their links answers `status` / `code`
+        (Graph: 410, or "a 40X-series error with error codes such as syncStateNotFound";
+        errors.md adds resyncRequired)."""
         with self._lock:
-            gone = [t for t, s in self._tokens.items() if mailbox in (None, s.mailbox)]
+            gone = [
+                t
+                for t, s in self._tokens.items()
+                if mailbox is None or s.mailbox == mailbox.lower()
+            ]
             for token in gone:
                 del self._tokens[token]
+                self._expired[token] = (status, code)
             return len(gone)
 
     def revoke_tokens(self) -> None:
@@ -175,8 +192,12 @@ class SimCore:
 
     # -- internals shared by the handlers ---------------------------------------------------------
 
-    def _touch(self, mb: _Mailbox, collection: str, item_id: str) -> None:
-        mb.changes.append((next(self._seq), collection, item_id))
+    def _touch(
+        self, mb: _Mailbox, collection: str, item_id: str, fields: Iterable[str] | None = None
+    ) -> None:
+        """Log a change; `fields`: the properties changed (None: the item is new here)."""
+        changed = None if fields is None else frozenset(fields)
+        mb.changes.append((next(self._seq), collection, item_id, changed))
 
     def _delete_item(self, mb: _Mailbox, kind: str, item_id: str, *, purge: bool) -> None:
         store = mb.contacts if kind == "contact" else mb.events

@@ -108,6 +108,8 @@ class _BaseHandler(BaseHTTPRequestHandler):
 
     def _answer_fault(self, fault: Fault) -> int | None:
         """Sleep/answer as the fault says; returns the status sent, or None to go on normally."""
+        if fault.action is not None:
+            fault.action()
         if fault.delay:
             time.sleep(fault.delay)
         if fault.status == 0:
@@ -116,7 +118,13 @@ class _BaseHandler(BaseHTTPRequestHandler):
         if fault.empty_body:
             self._send(fault.status, None, headers)
         else:
-            codes = {429: "TooManyRequests", 503: "ServiceNotAvailable", 504: "GatewayTimeout"}
+            codes = {
+                403: "ErrorAccessDenied",
+                404: "ErrorItemNotFound",
+                429: "TooManyRequests",
+                503: "ServiceNotAvailable",
+                504: "GatewayTimeout",
+            }
             body = fault.body or self._error_body(
                 codes.get(fault.status, "InjectedFault"), "Injected by the simulator."
             )

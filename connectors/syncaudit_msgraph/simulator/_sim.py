@@ -83,7 +83,11 @@ class GraphSimulator(ContactsState, CalendarState, MailState):
             folders = {mb.default_folder_id: 0, **{f: 0 for f in mb.folders}}
             for contact in mb.contacts.values():
                 folders[contact["parentFolderId"]] += 1
-            return {"contacts_per_folder": list(folders.values()), "events": len(mb.events)}
+            return {
+                "contacts_per_folder": list(folders.values()),
+                "events": len(mb.events),  # single events and series masters
+                "series": sum(1 for e in mb.events.values() if e.get("type") == "seriesMaster"),
+            }
 
     def populate(
         self,
@@ -97,12 +101,15 @@ class GraphSimulator(ContactsState, CalendarState, MailState):
         now: datetime | None = None,
         past_days: int = 2000,
         future_days: int = 300,
+        series: int = 0,
     ) -> dict[str, list[tuple[str, str]]]:
         """Bulk data, split evenly over the mailboxes. Returns each mailbox's (name, address)s.
 
         Contacts: half in the default folder, the rest over child folders (and one nested folder
         each); one to three addresses. Events: in [now - past_days, now + future_days]; most are
         organised by the mailbox with one to three contacts invited, a fifth by someone else.
+        Series: weekly coaching with one contact, 10 to 52 sessions, every fifth with one
+        session renamed (an exception).
         """
         rng = random.Random(seed)
         now = now or _now()
@@ -158,4 +165,21 @@ class GraphSimulator(ContactsState, CalendarState, MailState):
                         None,
                     )
                     self._store_event(mb, event)
+                share = series // len(mailboxes) + (index < series % len(mailboxes))
+                for n in range(share):
+                    person = rng.choice(pool)
+                    start = now - timedelta(days=rng.randrange(past_days // 2))
+                    start = start.replace(hour=9 + n % 8, minute=0, second=0, microsecond=0)
+                    master = self.add_series(
+                        upn,
+                        subject=f"Coaching series: {person[0]}",
+                        start=start,
+                        count=rng.choice((10, 26, 52)),
+                        attendees=[person],
+                        location="Teams",
+                    )
+                    if n % 5 == 0:
+                        self.modify_occurrence(
+                            upn, master, start + timedelta(weeks=1), subject=f"Moved: {person[0]}"
+                        )
         return people_by_mailbox

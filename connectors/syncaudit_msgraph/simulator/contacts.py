@@ -90,13 +90,16 @@ class ContactsState(SimCore):
         with self._lock:
             mb = self.mailbox(upn)
             contact = mb.contacts[contact_id]
+            changed = set(fields) - {"emails", "name"}
             if "emails" in fields:
                 contact["emailAddresses"] = _email_list(fields.pop("emails"))
+                changed.add("emailAddresses")
             if "name" in fields:
                 contact["displayName"] = fields.pop("name")
+                changed.add("displayName")
             contact.update(fields)
             _bump(contact)
-            self._touch(mb, "folder:" + contact["parentFolderId"], contact_id)
+            self._touch(mb, "folder:" + contact["parentFolderId"], contact_id, changed)
 
     def move_contact(self, upn: str, contact_id: str, folder: str) -> None:
         with self._lock:
@@ -157,10 +160,13 @@ class ContactsRoutes(DeltaRoutes):
         )
 
     def _folder_of(self, mb: _Mailbox, args: tuple[str, ...]) -> str:
-        """The folder a contacts URL names: its explicit id, or the default folder."""
+        """The folder a contacts URL names: its explicit id, the default folder, or Deleted Items
+        by its well-known name (assumed: the reference documents no such route)."""
         if not args:
             return mb.default_folder_id
         folder_id = args[0]
+        if folder_id.lower() == DELETED_ITEMS:
+            return DELETED_ITEMS
         if folder_id != mb.default_folder_id and folder_id not in mb.folders:
             raise _HttpError(404, "ErrorItemNotFound", "The specified folder was not found.")
         return folder_id
@@ -171,6 +177,8 @@ class ContactsRoutes(DeltaRoutes):
         with self.contacts_state._lock:
             folder = self._folder_of(mb, args)
             items = [c for c in mb.contacts.values() if c["parentFolderId"] == folder]
+            if folder == DELETED_ITEMS:
+                items = [item for kind, item in mb.deleted.values() if kind == "contact"]
         if "$filter" in query:
             match = _FILTER_RE.match(query["$filter"])
             if not match:
@@ -188,10 +196,12 @@ class ContactsRoutes(DeltaRoutes):
         """args: (contact,) = any folder incl. Deleted Items; (folder, contact) = that folder."""
         contact_id = args[-1]
         contact = mb.contacts.get(contact_id)
-        if contact is None and len(args) == 1 and contact_id in mb.deleted:
+        anywhere = len(args) == 1 or args[0].lower() == DELETED_ITEMS
+        if contact is None and anywhere and contact_id in mb.deleted:
             kind, item = mb.deleted[contact_id]
             contact = item if kind == "contact" else None
-        if contact is None or (len(args) == 2 and contact["parentFolderId"] != args[0]):
+        folder = DELETED_ITEMS if anywhere and len(args) == 2 else args[0]
+        if contact is None or (len(args) == 2 and contact["parentFolderId"] != folder):
             raise _HttpError(404, "ErrorItemNotFound", "The specified object was not found.")
         return contact
 
@@ -218,8 +228,12 @@ class ContactsRoutes(DeltaRoutes):
                     ]
                 contact[key] = value
             _bump(contact)
+            changed = [
+                k for k in patch if not k.startswith("@odata") and k not in _CONTACT_READONLY
+            ]
             if contact["parentFolderId"] != DELETED_ITEMS:
-                self.contacts_state._touch(mb, "folder:" + contact["parentFolderId"], contact["id"])
+                folder = "folder:" + contact["parentFolderId"]
+                self.contacts_state._touch(mb, folder, contact["id"], changed)
             fields = ",".join(sorted(k for k in patch if not k.startswith("@odata")))
             self.contacts_state._effect(mb, "contact.patch:" + fields, contact["id"])
             return 200, dict(contact), {}
@@ -273,7 +287,14 @@ class ContactsRoutes(DeltaRoutes):
                 else f"/users/{mb.upn}/contactFolders/{folder}/contacts/delta"
             )
             return self._delta(
-                mb, "folder:" + folder, None, query, base, CONTACTS_DELTA_MAX_PAGE, self._contact_in
+                mb,
+                "folder:" + folder,
+                None,
+                query,
+                base,
+                CONTACTS_DELTA_MAX_PAGE,
+                self._contact_in,
+                lambda: [c["id"] for c in mb.contacts.values() if c["parentFolderId"] == folder],
             )
 
     def _contact_in(self, mb: _Mailbox, state: _DeltaState, item_id: str) -> dict[str, Any] | None:
