@@ -15,8 +15,12 @@ last Retry-After. Writes raise TransientError(retry_after) at once.
 Concurrency: at most 4 requests in flight per mailbox (Outlook's MailboxConcurrency limit).
 
 Errors: 401 and credential failures -> AuthError; 403 -> PermanentError (permissions or an
-application access policy); 404 -> NotFound; 410 -> SyncStateGone; 429/5xx/network ->
-TransientError; other 4xx -> PermanentError. Messages name the operation, never a person.
+application access policy); 404 -> NotFound; 410, or any other 4xx whose error code is
+syncStateNotFound, syncStateInvalid or resyncRequired (any casing) -> SyncStateGone (the
+delta-query overview: "a 40X-series error with error codes such as syncStateNotFound");
+429/5xx/network -> TransientError; other 4xx -> PermanentError. NotFound and SyncStateGone are
+PermanentErrors, so one that nobody expects still stops only its own step. Messages name the
+operation, never a person.
 """
 
 from __future__ import annotations
@@ -50,16 +54,25 @@ PERMISSIONS_STEP = (
 )
 
 
-class NotFound(Exception):
-    """404: the item (or folder) is not there."""
+# Error codes that mean "this delta token is no longer usable: read the stream from the start".
+SYNC_RESET_CODES = frozenset({"syncstatenotfound", "syncstateinvalid", "resyncrequired"})
 
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
+
+class NotFound(PermanentError):
+    """404: the item (or folder, or mailbox) is not there; `code` says which Graph meant."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
         self.code = code
 
 
-class SyncStateGone(Exception):
-    """410: the delta or skip token expired; the stream needs a full round."""
+class SyncStateGone(PermanentError):
+    """The delta or skip token expired or was reset: the stream needs a full round."""
+
+    def __init__(self, message: str, status: int, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -102,12 +115,14 @@ def map_error(exc: BaseException, what: str) -> BaseException:
 def _map_status(exc: Any, what: str) -> BaseException:
     status = int(exc.response_status_code or 0)
     headers = exc.response_headers or {}
-    code = str(getattr(getattr(exc, "error", None), "code", None) or "")
+    codes = _error_codes(getattr(exc, "error", None))
+    code = codes[0] if codes else ""
     label = f"Microsoft Graph answered {status} {code}".rstrip() + f" while {what}"
+    reset = next((c for c in codes if c.lower() in SYNC_RESET_CODES), None)
+    if status == 410 or (reset and 400 <= status < 500 and status not in (401, 408, 429)):
+        return SyncStateGone(label, status, reset or code)
     if status == 404:
-        return NotFound(code)
-    if status == 410:
-        return SyncStateGone(code)
+        return NotFound(label, code)
     if status in (408, 429) or status >= 500:
         retry_after = parse_retry_after(headers.get("retry-after") or headers.get("Retry-After"))
         return TransientError(label, retry_after=retry_after)
@@ -116,6 +131,20 @@ def _map_status(exc: Any, what: str) -> BaseException:
     if status == 403:
         return PermanentError(label, next_step=PERMISSIONS_STEP)
     return PermanentError(label)
+
+
+def _error_codes(error: Any) -> list[str]:
+    """The error's code, then any more specific ones Graph nests (innerError, details)."""
+    if error is None:
+        return []
+    codes = [str(error.code)] if getattr(error, "code", None) else []
+    inner = getattr(error, "inner_error", None)
+    extra = getattr(inner, "additional_data", None) or {}
+    if extra.get("code"):
+        codes.append(str(extra["code"]))
+    details = getattr(error, "details", None) or ()
+    codes += [str(d.code) for d in details if getattr(d, "code", None)]
+    return codes
 
 
 class _LoopThread:

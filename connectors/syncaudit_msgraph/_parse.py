@@ -2,6 +2,13 @@
 
 Pages are parsed from raw bytes with `json`, never into SDK models (those cost ~3 ms an item).
 Nothing here does I/O.
+
+Delta items may be partial: "updated instances are represented by their id with *at least* the
+properties that have been updated". An absent property means unchanged, so an upsert built from
+such an item says which record kinds it is complete for (`ItemUpsert.covers`) and the index keeps
+the rest. Recurring series: the series master is the record (its id, its people); an occurrence
+is the master in another slot and maps onto it; an exception (an occurrence with properties of
+its own) is a record of its own, as Graph gives it its own id and its own `@removed`.
 """
 
 from __future__ import annotations
@@ -9,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -51,7 +58,8 @@ def event_locator(mailbox: str) -> dict[str, str]:
 
 
 def contact_changes(stream: str, mailbox: str, folder: str, values: Sequence[Json]) -> list[Change]:
-    """One ItemUpsert per contact (one CONTACT observation per distinct address), or removal."""
+    """One ItemUpsert per contact (one CONTACT observation per distinct address), or removal.
+    Complete when the item carries both its addresses and its name."""
     out: list[Change] = []
     locator = contact_locator(mailbox, folder)
     details = {"mailbox": mailbox}
@@ -65,61 +73,111 @@ def contact_changes(stream: str, mailbox: str, folder: str, values: Sequence[Jso
             Observation(kind=RecordKind.CONTACT, email=address, name=name, details=details)
             for address in distinct_addresses(item.get("emailAddresses"))
         )
+        has_addresses = "emailAddresses" in item
+        covers = None
+        if not (has_addresses and "displayName" in item):
+            covers = frozenset({RecordKind.CONTACT} if has_addresses else ())
         out.append(
             ItemUpsert(
-                stream=stream, external_id=item_id, observations=observations, locator=locator
+                stream=stream,
+                external_id=item_id,
+                observations=observations,
+                locator=locator,
+                covers=covers,
             )
         )
     return out
 
 
 def event_changes(stream: str, mailbox: str, values: Sequence[Json]) -> list[Change]:
-    """One ItemUpsert per event: organiser and attendees; subject + location as free text."""
+    """One ItemUpsert per event or series: organiser and attendees; subject + location as free
+    text. Occurrences map onto their master: a stub (id, type, seriesMasterId, start, end: what
+    calendarView delta is reported to send) adds nothing; a whole occurrence speaks for its
+    master once a page, without its slot's date."""
     out: list[Change] = []
     locator = event_locator(mailbox)
     details = {"mailbox": mailbox}
+    masters = {str(i["id"]) for i in values if i.get("type") == "seriesMaster"}
     for item in values:
         item_id = str(item["id"])
         if "@removed" in item:
             out.append(ItemRemoved(stream=stream, external_id=item_id))
             continue
-        when = graph_datetime(item.get("start"))
-        observations: list[Observation] = []
-        organizer = (item.get("organizer") or {}).get("emailAddress") or {}
-        if organizer.get("address"):
+        if item.get("type") != "occurrence":
+            out.append(_event_upsert(stream, item_id, item, locator, details))
+            continue
+        master = str(item.get("seriesMasterId") or "")
+        if master and master not in masters and _names_people(item):
+            masters.add(master)
+            slotless = {k: v for k, v in item.items() if k not in ("start", "end")}
+            out.append(_event_upsert(stream, master, slotless, locator, details))
+    return out
+
+
+def series_seen(values: Sequence[Json]) -> tuple[set[str], set[str]]:
+    """(masters this page speaks for, masters only occurrence stubs point at)."""
+    present: set[str] = set()
+    pointed: set[str] = set()
+    for item in values:
+        if item.get("type") == "seriesMaster":
+            present.add(str(item["id"]))
+        elif item.get("type") == "occurrence" and item.get("seriesMasterId"):
+            master = str(item["seriesMasterId"])
+            (present if _names_people(item) else pointed).add(master)
+    return present, pointed - present
+
+
+def _names_people(item: Json) -> bool:
+    return any(key in item for key in ("organizer", "attendees", "subject", "location"))
+
+
+def _event_upsert(
+    stream: str, item_id: str, item: Json, locator: Mapping[str, str], details: Mapping[str, str]
+) -> ItemUpsert:
+    when = graph_datetime(item.get("start"))
+    observations: list[Observation] = []
+    organizer = (item.get("organizer") or {}).get("emailAddress") or {}
+    if organizer.get("address"):
+        observations.append(
+            Observation(
+                kind=RecordKind.EVENT_ORGANIZER,
+                email=organizer["address"],
+                name=organizer.get("name") or None,
+                role="organizer",
+                when=when,
+                details=details,
+            )
+        )
+    for attendee in item.get("attendees") or ():
+        person = attendee.get("emailAddress") or {}
+        if person.get("address"):
             observations.append(
                 Observation(
-                    kind=RecordKind.EVENT_ORGANIZER,
-                    email=organizer["address"],
-                    name=organizer.get("name") or None,
-                    role="organizer",
+                    kind=RecordKind.EVENT_ATTENDEE,
+                    email=person["address"],
+                    name=person.get("name") or None,
+                    role=attendee.get("type") or "required",
                     when=when,
                     details=details,
                 )
             )
-        for attendee in item.get("attendees") or ():
-            person = attendee.get("emailAddress") or {}
-            if person.get("address"):
-                observations.append(
-                    Observation(
-                        kind=RecordKind.EVENT_ATTENDEE,
-                        email=person["address"],
-                        name=person.get("name") or None,
-                        role=attendee.get("type") or "required",
-                        when=when,
-                        details=details,
-                    )
-                )
-        out.append(
-            ItemUpsert(
-                stream=stream,
-                external_id=item_id,
-                observations=tuple(observations),
-                free_text=event_free_text(item),
-                locator=locator,
-            )
-        )
-    return out
+    covers: set[RecordKind] = set()
+    if "organizer" in item:
+        covers.add(RecordKind.EVENT_ORGANIZER)
+    if "attendees" in item:
+        covers.add(RecordKind.EVENT_ATTENDEE)
+    if "subject" in item and "location" in item:
+        covers.add(RecordKind.EVENT_MENTION)
+    whole = len(covers) == 3 and "start" in item
+    has_text = "subject" in item or "location" in item
+    return ItemUpsert(
+        stream=stream,
+        external_id=item_id,
+        observations=tuple(observations),
+        free_text=event_free_text(item) if has_text else None,
+        locator=locator,
+        covers=None if whole else frozenset(covers),
+    )
 
 
 def event_free_text(item: Json) -> str:
@@ -160,6 +218,42 @@ def graph_datetime(value: Any) -> datetime | None:
     except (ZoneInfoNotFoundError, ValueError):
         zone = UTC  # Windows zone names: the connector asks for UTC, so this is a fallback
     return naive.replace(tzinfo=zone).astimezone(UTC)
+
+
+# ---------------------------------------------------------------------------------------------
+# Series
+
+
+def is_master(event: Json) -> bool:
+    return event.get("type") == "seriesMaster"
+
+
+def series_span(master: Json, now: datetime, horizon_days: int) -> tuple[str, str]:
+    """The window GET /events/{id}/instances needs to list every occurrence and exception of a
+    series: from its first day to its end, or `horizon_days` past today when it has none."""
+    span = (master.get("recurrence") or {}).get("range") or {}
+    first = _day(span.get("startDate")) or (graph_datetime(master.get("start")) or now).date()
+    last = _day(span.get("endDate")) if span.get("type") == "endDate" else None
+    horizon = now.date() + timedelta(days=horizon_days)
+    if span.get("type") == "numbered":
+        pattern = (master.get("recurrence") or {}).get("pattern") or {}
+        step = {"daily": 1, "weekly": 7, "absoluteYearly": 366, "relativeYearly": 366}.get(
+            str(pattern.get("type")), 31
+        )
+        count = int(span.get("numberOfOccurrences") or 0)
+        last = first + timedelta(days=step * max(int(pattern.get("interval") or 1), 1) * count)
+    end = max(last or horizon, first) + timedelta(days=2)
+    start = first - timedelta(days=1)
+    return f"{start.isoformat()}T00:00:00Z", f"{end.isoformat()}T00:00:00Z"
+
+
+def _day(text: Any) -> date | None:
+    if not text or str(text).startswith("0001-01-01"):
+        return None
+    try:
+        return date.fromisoformat(str(text)[:10])
+    except ValueError:
+        return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ Each function returns a `Build`: a function from the `GraphServiceClient` to a f
 imported inside the functions: importing this module costs nothing.
 
 Folder `"default"` is the mailbox's default Contacts folder (`/users/{u}/contacts...`); any other
-folder id is addressed at top level (`/users/{u}/contactFolders/{id}/...`), nested or not.
+folder id is addressed at top level (`/users/{u}/contactFolders/{id}/...`), nested or not, and so
+is Deleted Items by its well-known name (`deleteditems`; not in the reference, see
+`deleted_events`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 Build = Callable[[Any], Any]  # GraphServiceClient -> RequestInformation
 
 DEFAULT_FOLDER = "default"
+DELETED_ITEMS = "deleteditems"  # Graph's well-known name of the Deleted Items folder
 CONTACTS_PAGE = 200  # contact delta caps pages at 200 (Microsoft Q&A; not in the reference)
 EVENTS_PAGE = 1000  # calendarView delta: no documented cap; ask for the most
 LIST_PAGE = 1000  # $top on lists (folders, $filter look-ups, calendarView scans)
@@ -62,11 +65,11 @@ def folders(mailbox: str, top: int = LIST_PAGE) -> Build:
     return build
 
 
-def child_folders(mailbox: str, folder: str) -> Build:
+def child_folders(mailbox: str, folder: str, top: int = LIST_PAGE) -> Build:
     def build(client: Any) -> Any:
         builder = _user(client, mailbox).contact_folders.by_contact_folder_id(folder).child_folders
         query = builder.ChildFoldersRequestBuilderGetQueryParameters(
-            top=LIST_PAGE, select=["id", "displayName", "parentFolderId"]
+            top=top, select=["id", "displayName", "parentFolderId"]
         )
         return builder.to_get_request_information(_config(query=query))
 
@@ -92,7 +95,7 @@ def calendar_delta(mailbox: str, start: str, end: str) -> Build:
     return build
 
 
-def contacts_with_address(mailbox: str, folder: str, address: str) -> Build:
+def contacts_with_address(mailbox: str, folder: str, address: str, top: int = LIST_PAGE) -> Build:
     """Live look-up: `$filter=emailAddresses/any(a:a/address eq '...')`."""
     literal = address.replace("'", "''")
 
@@ -101,21 +104,58 @@ def contacts_with_address(mailbox: str, folder: str, address: str) -> Build:
         query = builder.ContactsRequestBuilderGetQueryParameters(
             filter=f"emailAddresses/any(a:a/address eq '{literal}')",
             select=["id", "displayName", "emailAddresses", "parentFolderId"],
-            top=LIST_PAGE,
+            top=top,
         )
         return builder.to_get_request_information(_config(query=query))
 
     return build
 
 
+EVENT_FIELDS = ["id", "type", "seriesMasterId", "subject", "organizer", "attendees", "location"]
+EVENT_FIELDS += ["start", "isOrganizer"]
+
+
 def calendar_view(mailbox: str, start: str, end: str) -> Build:
+    """Single events and every occurrence and exception of the series in the window."""
+
     def build(client: Any) -> Any:
         builder = _user(client, mailbox).calendar_view
         query = builder.CalendarViewRequestBuilderGetQueryParameters(
+            start_date_time=start, end_date_time=end, select=EVENT_FIELDS, top=LIST_PAGE
+        )
+        return builder.to_get_request_information(_config(LIST_PAGE, query))
+
+    return build
+
+
+def event_instances(mailbox: str, master_id: str, start: str, end: str) -> Build:
+    """A series' occurrences and exceptions in [start, end), with what redaction reads."""
+
+    def build(client: Any) -> Any:
+        builder = _user(client, mailbox).events.by_event_id(master_id).instances
+        query = builder.InstancesRequestBuilderGetQueryParameters(
             start_date_time=start,
             end_date_time=end,
-            select=["id", "subject", "organizer", "attendees", "location", "start", "isOrganizer"],
+            select=[*EVENT_FIELDS, "body", "locations", "end"],
             top=LIST_PAGE,
+        )
+        return builder.to_get_request_information(_config(LIST_PAGE, query))
+
+    return build
+
+
+def deleted_events(mailbox: str) -> Build:
+    """Events and series in Deleted Items, as `/calendars/deleteditems/events`.
+
+    Not in the v1.0 reference (no documented route lists the events there); the well-known name
+    addresses the folder the way `/contactFolders/deleteditems` is used for contacts. A tenant
+    that refuses it answers 4xx, which the connector reports as "cannot search Deleted Items".
+    """
+
+    def build(client: Any) -> Any:
+        builder = _user(client, mailbox).calendars.by_calendar_id(DELETED_ITEMS).events
+        query = builder.EventsRequestBuilderGetQueryParameters(
+            select=[*EVENT_FIELDS, "body", "locations"], top=LIST_PAGE
         )
         return builder.to_get_request_information(_config(LIST_PAGE, query))
 
@@ -243,7 +283,46 @@ def _event_model(fields: Mapping[str, Any]) -> Any:
         model.transaction_id = fields["transactionId"]
     if "isReminderOn" in fields:
         model.is_reminder_on = fields["isReminderOn"]
+    if fields.get("recurrence"):
+        model.recurrence = _recurrence_model(fields["recurrence"])
     return model
+
+
+def _recurrence_model(raw: Mapping[str, Any]) -> Any:
+    """Graph's patternedRecurrence JSON (as a master carries it) as the SDK's model."""
+    from datetime import date
+
+    from msgraph.generated.models.day_of_week import DayOfWeek
+    from msgraph.generated.models.patterned_recurrence import PatternedRecurrence
+    from msgraph.generated.models.recurrence_pattern import RecurrencePattern
+    from msgraph.generated.models.recurrence_pattern_type import RecurrencePatternType
+    from msgraph.generated.models.recurrence_range import RecurrenceRange
+    from msgraph.generated.models.recurrence_range_type import RecurrenceRangeType
+    from msgraph.generated.models.week_index import WeekIndex
+
+    pattern, span = raw.get("pattern") or {}, raw.get("range") or {}
+
+    def day(text: Any) -> date | None:
+        return None if not text or str(text).startswith("0001") else date.fromisoformat(text)
+
+    return PatternedRecurrence(
+        pattern=RecurrencePattern(
+            type=RecurrencePatternType(pattern.get("type") or "weekly"),
+            interval=int(pattern.get("interval") or 1),
+            days_of_week=[DayOfWeek(d) for d in pattern.get("daysOfWeek") or ()],
+            first_day_of_week=DayOfWeek(pattern.get("firstDayOfWeek") or "sunday"),
+            day_of_month=int(pattern.get("dayOfMonth") or 0),
+            month=int(pattern.get("month") or 0),
+            index=WeekIndex(pattern.get("index") or "first"),
+        ),
+        range=RecurrenceRange(
+            type=RecurrenceRangeType(span.get("type") or "noEnd"),
+            start_date=day(span.get("startDate")),
+            end_date=day(span.get("endDate")),
+            number_of_occurrences=int(span.get("numberOfOccurrences") or 0),
+            recurrence_time_zone=span.get("recurrenceTimeZone"),
+        ),
+    )
 
 
 # -- mail (retention of coaching summaries; needs Mail.ReadWrite) ----------------------------------

@@ -1,41 +1,29 @@
 """MsGraphConnector: pull, locate, preview, erase, verify and export for Outlook mailboxes, and
 messages / delete_message on a mail folder (capability MAIL, for retention rules).
 
-Streams (one cursor each):
-- `contacts:{mailbox}:{folder}` for the default Contacts folder (`folder` = "default") and every
-  child folder, recursively (`folder` = the folder's Graph id);
-- `calendar:{mailbox}`: calendarView delta over [now - calendar_past_days, now +
-  calendar_future_days], re-based (a new full round) once the window has drifted by a week or
-  the configured length changed.
+Pulling (streams, cursors, sync-state resets, folder failures): see `_pull`. Who is in an item
+and how partial delta items become partial upserts: `_parse`. What erasing a calendar item does
+and who Graph tells: `_plan`.
 
-Cursor: JSON `{"delta": link}` after a round, `{"next": link, "full": bool}` mid-round, plus the
-calendar window. A checkpoint follows every page. An expired token (410) starts a full round of
-that stream only. A crash mid-round resumes from the stored next link; a resumed *full* round
-yields no second RoundStart (the sync runner keeps the round open across runs) and still ends
-with `round_complete=True`.
+Recurring series: the index record of a series is its master. Erasing it edits (or, under
+`delete`, deletes) the master, then re-lists the series' instances and redacts every exception
+that still names the person; verify re-reads the master and the exceptions. Locate maps the
+occurrences a calendar scan returns onto their master, so a weekly series is one record, not
+hundreds. Exceptions are records of their own (their own id, their own properties).
 
-Calendar erasure and notifications (what Graph sends; see `_plan_event`):
-- removing an attendee from a meeting the mailbox organised notifies that attendee only;
-- editing subject/body/location of such a meeting notifies every attendee left on it, so the
-  default `redact` edits the text only when no other attendee remains; otherwise it removes the
-  person from the attendees and answers AWAITING_MANUAL (the operator redacts in Outlook with
-  "don't send update", or chooses calendar_policy = "delete");
-- the mailbox's copy of someone else's meeting is edited or deleted locally (nobody is told;
-  `cancel` is never used). When the person *organised* it, the organiser cannot be edited: the
-  copy is replaced by a "[redacted]" placeholder in the same time slot (created with a
-  transactionId, so a repeat creates no second one) and then permanently deleted;
-- `delete` permanently deletes; for a meeting the mailbox organised, Graph sends a cancellation
-  to every attendee - `preview` says so.
+Deleted Items: what someone deleted by hand is still there, and still personal data. Locate and
+verify search it for the person's contacts (`/contactFolders/deleteditems/contacts`, with the
+address filter) and events (`/calendars/deleteditems/events`); what is found there is
+permanently deleted. Neither route is in the v1.0 reference: a 4xx there is logged as
+`msgraph.deleted_items_unsearchable` and reported by `check()`, and the look-up goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,7 +33,6 @@ from syncaudit.clock import Clock
 from syncaudit.contract import (
     Action,
     Change,
-    Checkpoint,
     ErasureTarget,
     MailMessage,
     Outcome,
@@ -53,39 +40,35 @@ from syncaudit.contract import (
     PlannedAction,
     RecordKind,
     RecordRef,
-    RoundStart,
-    StreamProblem,
     SystemProfile,
 )
 from syncaudit.errors import PermanentError
 from syncaudit.retry import DEFAULT_POLICY, RetryPolicy
 
 from . import _requests as rq
-from ._graph import GraphSession, NotFound, SyncStateGone, gather_or_cancel
+from ._graph import GraphSession, NotFound, gather_or_cancel
 from ._parse import (
-    REDACTED,
     calendar_stream,
-    contact_changes,
     contact_holds,
     contact_locator,
     contact_stream,
-    event_changes,
     event_locator,
+    is_master,
     mail_message,
-    redacted_fields,
-    remaining_attendees,
     same_address,
+    series_span,
     subject_starts_with,
     view_event,
 )
+from ._plan import EventPlan, plan_deleted, plan_event, series_explanation
+from ._pull import Puller, Window, folder_tree
 from .settings import CAPABILITIES, MsGraphSettings
 
 log = structlog.get_logger(__name__)
 
-REBASE_AFTER = timedelta(days=7)
 QUEUE_PAGES = 16
+SERIES_HORIZON_DAYS = 3660  # a series without an end: its exceptions are looked for this far ahead
 _DONE = object()
-PERSON = "the person erased"
 
 
 @dataclass
@@ -94,73 +77,26 @@ class _Pull:
     task: asyncio.Task[None] | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Window:
-    start: str
-    end: str
-
-    @classmethod
-    def around(cls, now: datetime, past_days: int, future_days: int) -> _Window:
-        day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        fmt = "%Y-%m-%dT%H:%M:%SZ"
-        return cls(
-            start=(day - timedelta(days=past_days)).strftime(fmt),
-            end=(day + timedelta(days=future_days + 1)).strftime(fmt),
-        )
-
-    def drifted(self, stored: Mapping[str, Any]) -> bool:
-        try:
-            start = datetime.fromisoformat(str(stored["start"]).replace("Z", "+00:00"))
-            end = datetime.fromisoformat(str(stored["end"]).replace("Z", "+00:00"))
-        except (KeyError, ValueError):
-            return True
-        mine_start = datetime.fromisoformat(self.start.replace("Z", "+00:00"))
-        mine_end = datetime.fromisoformat(self.end.replace("Z", "+00:00"))
-        return (end - start) != (mine_end - mine_start) or abs(mine_start - start) >= REBASE_AFTER
-
-
-@dataclass(frozen=True, kw_only=True)
-class _Stream:
-    name: str
-    mailbox: str
-    folder: str | None  # None: the calendar
-    window: _Window | None = None
-
-    def initial(self) -> rq.Build:
-        if self.folder is None:
-            assert self.window is not None
-            return rq.calendar_delta(self.mailbox, self.window.start, self.window.end)
-        return rq.contacts_delta(self.mailbox, self.folder)
-
-    def follow(self, url: str) -> rq.Build:
-        page = rq.EVENTS_PAGE if self.folder is None else rq.CONTACTS_PAGE
-        return rq.link(self.mailbox, url, page)
-
-    def changes(self, values: Sequence[Mapping[str, Any]]) -> list[Change]:
-        if self.folder is None:
-            return event_changes(self.name, self.mailbox, values)
-        return contact_changes(self.name, self.mailbox, self.folder, values)
-
-    def cursor(self, **state: Any) -> str:
-        if self.window is not None:
-            state.update(start=self.window.start, end=self.window.end)
-        return json.dumps(state, separators=(",", ":"))
-
-
-@dataclass(frozen=True, kw_only=True)
-class _EventPlan:
-    action: Action
-    explanation: str
-    steps: tuple[tuple[str, Mapping[str, Any]], ...] = ()  # ("patch"|"purge"|"create", fields)
-    notifies: tuple[str, ...] = ()
-    manual: bool = False
-
-
 @dataclass
 class _Found:
     item: dict[str, Any] | None
     folder: str = rq.DEFAULT_FOLDER  # the folder path that answered
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _EventState:
+    """An event as erasure sees it: the item, and for a series its instances."""
+
+    event: dict[str, Any] | None
+    instances: tuple[dict[str, Any], ...] = ()
+
+    def exceptions(self, target: ErasureTarget) -> list[dict[str, Any]]:
+        return [
+            i
+            for i in self.instances
+            if i.get("type") == "exception" and view_event(i, target).holds_target
+        ]
 
 
 class MsGraphConnector:
@@ -184,29 +120,42 @@ class MsGraphConnector:
         self.capabilities = CAPABILITIES
         self._session = GraphSession(settings, clock, retry)
         self._labels = {m: f"mailboxes[{i}]" for i, m in enumerate(settings.mailboxes)}
+        self._puller = Puller(self._session, self._labels)
 
     # -- check ------------------------------------------------------------------------------------
 
     def check(self) -> str:
-        async def probe() -> int:
+        async def probe() -> list[str]:
             await gather_or_cancel(
                 *(
                     self._session.read(m, rq.folders(m, top=1), "checking a mailbox")
                     for m in self.settings.mailboxes
                 )
             )
-            return len(self.settings.mailboxes)
+            found = await gather_or_cancel(
+                *(self._deleted_items_refused(m) for m in self.settings.mailboxes)
+            )
+            return [problem for problem in found if problem]
 
-        count = self._session.run(probe())
+        refused = self._session.run(probe())
         host = urlsplit(self.settings.base_url).netloc
-        return f"Microsoft Graph at {host}: {count} mailbox(es) reachable"
+        line = f"Microsoft Graph at {host}: {len(self.settings.mailboxes)} mailbox(es) reachable"
+        if refused:
+            line += "; Deleted Items cannot be searched (" + "; ".join(refused) + ")"
+        return line
+
+    async def _deleted_items_refused(self, mailbox: str) -> str:
+        build = rq.contacts_with_address(mailbox, rq.DELETED_ITEMS, "probe@invalid", top=1)
+        try:
+            await self._session.read(mailbox, build, "checking Deleted Items")
+        except PermanentError as exc:
+            return f"{self._labels[mailbox]}: {exc}"
+        return ""
 
     # -- pull -------------------------------------------------------------------------------------
 
     def pull(self, cursors: Mapping[str, str], *, full: bool = False) -> Iterator[Change]:
-        window = _Window.around(
-            self.clock.now(), self.settings.calendar_past_days, self.settings.calendar_future_days
-        )
+        window = self._window()
         run = self._session.run
         pull = run(self._start_pull(dict(cursors), full, window))
         try:
@@ -220,14 +169,19 @@ class MsGraphConnector:
         finally:
             run(self._stop_pull(pull))
 
-    async def _start_pull(self, cursors: dict[str, str], full: bool, window: _Window) -> _Pull:
+    def _window(self) -> Window:
+        return Window.around(
+            self.clock.now(), self.settings.calendar_past_days, self.settings.calendar_future_days
+        )
+
+    async def _start_pull(self, cursors: dict[str, str], full: bool, window: Window) -> _Pull:
         pull = _Pull(queue=asyncio.Queue(maxsize=QUEUE_PAGES))
 
         async def supervise() -> None:
             try:
                 await gather_or_cancel(
                     *(
-                        self._pull_mailbox(m, cursors, full, window, pull.queue)
+                        self._puller.mailbox(m, cursors, full, window, pull.queue)
                         for m in self.settings.mailboxes
                     )
                 )
@@ -246,134 +200,6 @@ class MsGraphConnector:
             pull.task.cancel()
             await asyncio.gather(pull.task, return_exceptions=True)
 
-    async def _pull_mailbox(
-        self,
-        mailbox: str,
-        cursors: Mapping[str, str],
-        full: bool,
-        window: _Window,
-        out: asyncio.Queue[Any],
-    ) -> None:
-        streams = [
-            _Stream(name=calendar_stream(mailbox), mailbox=mailbox, folder=None, window=window)
-        ]
-        try:
-            folders = await self._folders(mailbox)
-        except PermanentError as exc:
-            await out.put([StreamProblem(stream=contact_stream(mailbox, "*"), message=str(exc))])
-        else:
-            streams += [
-                _Stream(name=contact_stream(mailbox, f), mailbox=mailbox, folder=f) for f in folders
-            ]
-            await self._forget_gone_folders(mailbox, folders, cursors, out)
-        await gather_or_cancel(
-            *(self._pull_stream(s, cursors.get(s.name), full, out) for s in streams)
-        )
-
-    async def _forget_gone_folders(
-        self,
-        mailbox: str,
-        folders: Sequence[str],
-        cursors: Mapping[str, str],
-        out: asyncio.Queue[Any],
-    ) -> None:
-        """A folder deleted in Outlook: an empty complete round marks its records removed."""
-        prefix = contact_stream(mailbox, "")
-        for stream, cursor in cursors.items():
-            folder = stream[len(prefix) :]
-            if stream.startswith(prefix) and folder not in folders and '"gone"' not in cursor:
-                gone = json.dumps({"gone": True})
-                await out.put(
-                    [
-                        RoundStart(stream=stream),
-                        Checkpoint(stream=stream, cursor=gone, round_complete=True),
-                    ]
-                )
-
-    async def _folders(self, mailbox: str) -> list[str]:
-        """The default folder and every contact folder below it, breadth first."""
-        label = self._labels[mailbox]
-        found = [rq.DEFAULT_FOLDER]
-        level = await self._session.read_all(
-            mailbox, rq.folders(mailbox), "listing contact folders"
-        )
-        seen: set[str] = set()
-        while level:
-            ids = [f["id"] for f in level if f["id"] not in seen]
-            seen.update(ids)
-            found += ids
-            children = await gather_or_cancel(
-                *(
-                    self._session.read_all(
-                        mailbox, rq.child_folders(mailbox, f), "listing child contact folders"
-                    )
-                    for f in ids
-                )
-            )
-            level = [c for group in children for c in group]
-        log.info("msgraph.folders", mailbox=label, folders=len(found))
-        return found
-
-    async def _pull_stream(
-        self, stream: _Stream, cursor: str | None, full: bool, out: asyncio.Queue[Any]
-    ) -> None:
-        try:
-            await self._read_stream(stream, cursor, full, out)
-        except PermanentError as exc:
-            await out.put([StreamProblem(stream=stream.name, message=str(exc))])
-
-    async def _read_stream(
-        self, stream: _Stream, cursor: str | None, full: bool, out: asyncio.Queue[Any]
-    ) -> None:
-        state = _decode(cursor)
-        link: str | None = None
-        round_full = True  # this round reads the stream from the start
-        usable = not full and state is not None and not state.get("gone")
-        if state and usable and (stream.window is None or not stream.window.drifted(state)):
-            link = state.get("next") or state.get("delta")
-            round_full = bool(state.get("next") and state.get("full"))
-        announce = link is None  # a resumed full round was announced by the run that began it
-        seen: set[str] = set()
-        what = "reading the calendar" if stream.folder is None else "reading contacts"
-        while True:
-            try:
-                build = stream.initial() if link is None else stream.follow(link)
-                page = await self._session.read(stream.mailbox, build, what)
-            except SyncStateGone:
-                if link is None:
-                    raise PermanentError(
-                        f"Microsoft Graph answered 410 to a new round while {what}"
-                    ) from None
-                log.info("msgraph.sync_state_expired", mailbox=self._labels[stream.mailbox])
-                link, round_full, announce = None, True, True
-                continue
-            changes: list[Change] = [RoundStart(stream=stream.name)] if announce else []
-            announce = False
-            changes += stream.changes(page.get("value") or ())
-            next_link, delta_link = page.get("@odata.nextLink"), page.get("@odata.deltaLink")
-            if next_link:
-                if next_link in seen:
-                    raise PermanentError(f"Microsoft Graph repeated a page link while {what}")
-                seen.add(next_link)
-                cursor_text = stream.cursor(next=next_link, full=round_full)
-                changes.append(Checkpoint(stream=stream.name, cursor=cursor_text))
-                await out.put(changes)
-                link = next_link
-                continue
-            if not delta_link:
-                raise PermanentError(
-                    f"Microsoft Graph sent a page without next or delta link while {what}"
-                )
-            changes.append(
-                Checkpoint(
-                    stream=stream.name,
-                    cursor=stream.cursor(delta=delta_link),
-                    round_complete=round_full,
-                )
-            )
-            await out.put(changes)
-            return
-
     # -- locate -----------------------------------------------------------------------------------
 
     def locate(self, target: ErasureTarget) -> list[RecordRef]:
@@ -383,71 +209,140 @@ class MsGraphConnector:
         groups = await gather_or_cancel(
             *(self._locate_in(m, target) for m in self.settings.mailboxes)
         )
-        refs = [ref for group in groups for ref in group]
-        return sorted(refs, key=lambda r: (r.stream, r.external_id))
+        refs = {(r.kind, r.stream, r.external_id): r for group in groups for r in group}
+        return sorted(refs.values(), key=lambda r: (r.stream, r.external_id, r.kind))
 
     async def _locate_in(self, mailbox: str, target: ErasureTarget) -> list[RecordRef]:
+        refs: list[RecordRef] = []
         # Without the address (a re-erasure by pseudonym) contacts cannot be searched by it:
-        # the records come from the pull; the calendar scan still compares every address.
-        folders = await self._folders(mailbox) if target.email else []
-        found = await gather_or_cancel(
-            *(
-                self._session.read_all(
-                    mailbox,
-                    rq.contacts_with_address(mailbox, f, target.email),
-                    "looking up contacts by address",
-                )
-                for f in folders
+        # the records come from the pull; the calendar scans still compare every address.
+        if target.email:
+            tree = await folder_tree(self._session, mailbox, self._labels[mailbox], strict=True)
+            found = await gather_or_cancel(
+                *(self._contacts_in(mailbox, f, target) for f in tree.folders),
+                self._deleted_contacts(mailbox, target),
             )
-        )
-        refs = [
-            self._contact_ref(mailbox, folder, item)
-            for folder, items in zip(folders, found, strict=True)
-            for item in items
-            if contact_holds(item, target)
-        ]
+            refs += [ref for group in found for ref in group]
         if self.settings.locate_scans_calendar:
-            window = _Window.around(
-                self.clock.now(),
-                self.settings.calendar_past_days,
-                self.settings.calendar_future_days,
-            )
+            window = self._window()
             events = await self._session.read_all(
                 mailbox,
                 rq.calendar_view(mailbox, window.start, window.end),
                 "scanning the calendar",
             )
-            for event in events:
-                view = view_event(event, target)
-                if view.holds_target:
-                    refs.append(self._event_ref(mailbox, event["id"], view.role, view.start))
+            refs += self._event_refs(mailbox, events, target)
+        refs += await self._deleted_events(mailbox, target)
+        return refs
+
+    async def _contacts_in(
+        self, mailbox: str, folder: str, target: ErasureTarget
+    ) -> list[RecordRef]:
+        build = rq.contacts_with_address(mailbox, folder, target.email)
+        try:
+            items = await self._session.read_all(mailbox, build, "looking up contacts by address")
+        except NotFound:
+            return []  # the folder vanished since it was listed
+        return [self._contact_ref(mailbox, folder, i) for i in items if contact_holds(i, target)]
+
+    async def _deleted_contacts(self, mailbox: str, target: ErasureTarget) -> list[RecordRef]:
+        build = rq.contacts_with_address(mailbox, rq.DELETED_ITEMS, target.email)
+        try:
+            items = await self._session.read_all(mailbox, build, "searching Deleted Items")
+        except PermanentError as exc:
+            self._unsearchable(mailbox, "contacts", exc)
+            return []
+        return [
+            self._contact_ref(mailbox, rq.DELETED_ITEMS, i)
+            for i in items
+            if contact_holds(i, target)
+        ]
+
+    async def _deleted_events(self, mailbox: str, target: ErasureTarget) -> list[RecordRef]:
+        try:
+            items = await self._session.read_all(
+                mailbox, rq.deleted_events(mailbox), "searching Deleted Items"
+            )
+        except PermanentError as exc:
+            self._unsearchable(mailbox, "events", exc)
+            return []
+        return self._event_refs(mailbox, items, target, deleted=True)
+
+    def _unsearchable(self, mailbox: str, items: str, exc: PermanentError) -> None:
+        log.warning(
+            "msgraph.deleted_items_unsearchable",
+            mailbox=self._labels[mailbox],
+            items=items,
+            error=str(exc),
+        )
+
+    def _event_refs(
+        self,
+        mailbox: str,
+        events: Sequence[Mapping[str, Any]],
+        target: ErasureTarget,
+        *,
+        deleted: bool = False,
+    ) -> list[RecordRef]:
+        """Events naming the person as refs; an occurrence is its series' master."""
+        refs: list[RecordRef] = []
+        for event in events:
+            view = view_event(event, target)
+            if not view.holds_target:
+                continue
+            series = event.get("type") == "occurrence" and bool(event.get("seriesMasterId"))
+            event_id = str(event["seriesMasterId"] if series else event["id"])
+            refs.append(
+                self._event_ref(
+                    mailbox,
+                    event_id,
+                    view.role,
+                    None if series else view.start,
+                    series=series or is_master(event),
+                    deleted=deleted,
+                )
+            )
         return refs
 
     def _contact_ref(self, mailbox: str, folder: str, item: Mapping[str, Any]) -> RecordRef:
+        where = "Deleted Items of " if folder == rq.DELETED_ITEMS else ""
         return RecordRef(
             system=self.name,
             kind=RecordKind.CONTACT,
             external_id=str(item["id"]),
             stream=contact_stream(mailbox, folder),
             locator=contact_locator(mailbox, folder),
-            label=f"contact in {self._labels[mailbox]}",
+            label=f"contact in {where}{self._labels[mailbox]}",
         )
 
-    def _event_ref(
-        self, mailbox: str, event_id: str, role: str, start: datetime | None
+    def _event_ref(  # noqa: PLR0917
+        self,
+        mailbox: str,
+        event_id: str,
+        role: str,
+        start: datetime | None,
+        series: bool = False,
+        deleted: bool = False,
     ) -> RecordRef:
         kind = {
             "organizer": RecordKind.EVENT_ORGANIZER,
             "attendee": RecordKind.EVENT_ATTENDEE,
         }.get(role, RecordKind.EVENT_MENTION)
-        day = start.date().isoformat() if start else "undated"
+        what = (
+            "event series"
+            if series
+            else "event " + (start.date().isoformat() if start else "undated")
+        )
+        where = "Deleted Items of " if deleted else ""
+        locator = event_locator(mailbox)
+        if deleted:
+            locator = {**locator, "folder": rq.DELETED_ITEMS}
         return RecordRef(
             system=self.name,
             kind=kind,
             external_id=event_id,
             stream=calendar_stream(mailbox),
-            locator=event_locator(mailbox),
-            label=f"event {day} in {self._labels[mailbox]}",
+            locator=locator,
+            label=f"{what} in {where}{self._labels[mailbox]}",
         )
 
     # -- reading one item -------------------------------------------------------------------------
@@ -482,6 +377,24 @@ class MsGraphConnector:
         except NotFound:
             return None
 
+    async def _read_event_state(self, mailbox: str, event_id: str) -> _EventState:
+        event = await self._read_event(mailbox, event_id)
+        if event is None or not is_master(event):
+            return _EventState(event=event)
+        return _EventState(event=event, instances=await self._read_instances(mailbox, event))
+
+    async def _read_instances(
+        self, mailbox: str, master: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], ...]:
+        """Every occurrence and exception of a series (pages of 1,000, not one per occurrence)."""
+        horizon = max(self.settings.calendar_future_days, SERIES_HORIZON_DAYS)
+        start, end = series_span(master, self.clock.now(), horizon)
+        build = rq.event_instances(mailbox, str(master["id"]), start, end)
+        try:
+            return tuple(await self._session.read_all(mailbox, build, "listing a series"))
+        except NotFound:
+            return ()
+
     # -- preview / erase --------------------------------------------------------------------------
 
     def preview(self, ref: RecordRef, target: ErasureTarget) -> PlannedAction:
@@ -493,6 +406,12 @@ class MsGraphConnector:
             found = await self._read_contact(mailbox, folder, ref.external_id)
             if found.item is None or not contact_holds(found.item, target):
                 return PlannedAction(ref=ref, action=Action.NONE, explanation="already absent")
+            if folder == rq.DELETED_ITEMS:
+                return PlannedAction(
+                    ref=ref,
+                    action=Action.DELETE,
+                    explanation="permanently delete the contact from Deleted Items",
+                )
             if _other_addresses(found.item, target):
                 return PlannedAction(
                     ref=ref,
@@ -504,11 +423,26 @@ class MsGraphConnector:
                 action=Action.DELETE,
                 explanation="permanently delete the contact (Purges folder); nobody is notified",
             )
-        event = await self._read_event(mailbox, ref.external_id)
-        plan = _plan_event(event, target, self.settings.calendar_policy, mailbox, ref.external_id)
+        plan = await self._event_plan(mailbox, folder, ref.external_id, target)
         return PlannedAction(
             ref=ref, action=plan.action, explanation=plan.explanation, notifies=plan.notifies
         )
+
+    async def _event_plan(
+        self, mailbox: str, folder: str, event_id: str, target: ErasureTarget
+    ) -> EventPlan:
+        """The dry run: for a series, its master's plan and its exceptions' on top."""
+        if folder == rq.DELETED_ITEMS:
+            return plan_deleted(await self._read_event(mailbox, event_id), target)
+        state = await self._read_event_state(mailbox, event_id)
+        policy = self.settings.calendar_policy
+        plan = plan_event(state.event, target, policy, mailbox, event_id)
+        if state.event is None or not is_master(state.event):
+            return plan
+        exceptions = [
+            plan_event(e, target, policy, mailbox, str(e["id"])) for e in state.exceptions(target)
+        ]
+        return series_explanation(plan, exceptions, len(state.instances))
 
     def erase(self, ref: RecordRef, target: ErasureTarget) -> Outcome:
         return self._session.run(self._erase(ref, target))
@@ -517,7 +451,7 @@ class MsGraphConnector:
         mailbox, folder = self._where(ref)
         if ref.kind is RecordKind.CONTACT:
             return await self._erase_contact(ref, mailbox, folder, target)
-        return await self._erase_event(ref, mailbox, target)
+        return await self._erase_event(ref, mailbox, folder, target)
 
     async def _erase_contact(
         self, ref: RecordRef, mailbox: str, folder: str, target: ErasureTarget
@@ -525,7 +459,8 @@ class MsGraphConnector:
         found = await self._read_contact(mailbox, folder, ref.external_id)
         if found.item is None or not contact_holds(found.item, target):
             return Outcome(status=OutcomeStatus.ALREADY_ABSENT, ref=ref)
-        others = _other_addresses(found.item, target)
+        # in Deleted Items the owner has deleted the contact already: it goes for good
+        others = [] if folder == rq.DELETED_ITEMS else _other_addresses(found.item, target)
         try:
             if others:
                 build = rq.contact_patch_addresses(mailbox, found.folder, ref.external_id, others)
@@ -540,29 +475,61 @@ class MsGraphConnector:
         log.info("msgraph.erased", item="contact", mailbox=self._labels[mailbox], kept=len(others))
         return Outcome(status=OutcomeStatus.ERASED, ref=ref, detail=detail)
 
-    async def _erase_event(self, ref: RecordRef, mailbox: str, target: ErasureTarget) -> Outcome:
+    async def _erase_event(
+        self, ref: RecordRef, mailbox: str, folder: str, target: ErasureTarget
+    ) -> Outcome:
+        """The item's own plan; for a series then every exception still naming the person,
+        read again after the master's edit (an exception follows the master where it does not
+        override it)."""
+        policy = self.settings.calendar_policy
         event = await self._read_event(mailbox, ref.external_id)
-        plan = _plan_event(event, target, self.settings.calendar_policy, mailbox, ref.external_id)
-        if plan.action is Action.NONE:
+        if folder == rq.DELETED_ITEMS:
+            plans = [plan_deleted(event, target)]
+        else:
+            plans = [plan_event(event, target, policy, mailbox, ref.external_id)]
+        done = [await self._apply(mailbox, ref.external_id, plans[0])]
+        if event is not None and is_master(event) and not plans[0].removes_item:
+            for exception in _EventState(
+                event=event, instances=await self._read_instances(mailbox, event)
+            ).exceptions(target):
+                plan = plan_event(exception, target, policy, mailbox, str(exception["id"]))
+                plans.append(plan)
+                done.append(await self._apply(mailbox, str(exception["id"]), plan))
+        acted = [p for p, ok in zip(plans, done, strict=True) if ok and p.action is not Action.NONE]
+        if not acted:
             return Outcome(status=OutcomeStatus.ALREADY_ABSENT, ref=ref)
-        try:
-            for step, fields in plan.steps:
-                await self._event_step(mailbox, ref.external_id, step, fields)
-        except NotFound:
-            if plan.steps and plan.steps[-1][0] == "purge":
-                return Outcome(status=OutcomeStatus.ALREADY_ABSENT, ref=ref)
-            raise PermanentError("the event disappeared while it was being redacted") from None
+        summary = acted[0].explanation
+        if len(acted) > 1:
+            summary += f"; {len(acted) - 1} changed occurrence(s) redacted too"
+        manual = [p for p in acted if p.manual]
         log.info(
             "msgraph.erased",
-            item="event",
+            item="series" if is_master(event or {}) else "event",
             mailbox=self._labels[mailbox],
-            action=str(plan.action),
-            steps=len(plan.steps),
-            manual=plan.manual,
+            action=str(acted[0].action),
+            steps=sum(len(p.steps) for p in acted),
+            manual=bool(manual),
         )
-        if plan.manual:
-            return Outcome(status=OutcomeStatus.AWAITING_MANUAL, ref=ref, detail=plan.explanation)
-        return Outcome(status=OutcomeStatus.ERASED, ref=ref, detail=plan.explanation)
+        if manual:
+            return Outcome(
+                status=OutcomeStatus.AWAITING_MANUAL,
+                ref=ref,
+                detail="; ".join(dict.fromkeys(p.explanation for p in manual)),
+            )
+        return Outcome(status=OutcomeStatus.ERASED, ref=ref, detail=summary)
+
+    async def _apply(self, mailbox: str, event_id: str, plan: EventPlan) -> bool:
+        """Run a plan's steps; False when the item had gone already."""
+        if plan.action is Action.NONE:
+            return True
+        try:
+            for step, fields in plan.steps:
+                await self._event_step(mailbox, event_id, step, fields)
+        except NotFound:
+            if plan.removes_item:
+                return False
+            raise PermanentError("the event disappeared while it was being redacted") from None
+        return True
 
     async def _event_step(
         self, mailbox: str, event_id: str, step: str, fields: Mapping[str, Any]
@@ -587,12 +554,12 @@ class MsGraphConnector:
 
     async def _verify(self, target: ErasureTarget, refs: Sequence[RecordRef]) -> list[RecordRef]:
         held = await gather_or_cancel(*(self._still_holds(ref, target) for ref in refs))
-        left: dict[tuple[str, str], RecordRef] = {}
+        left: dict[tuple[str, str], RecordRef] = {}  # (mailbox, item id): one ref per item
         for ref, holds in zip(refs, held, strict=True):
             if holds:
-                left.setdefault((ref.stream, ref.external_id), ref)
+                left.setdefault((self._where(ref)[0], ref.external_id), ref)
         for ref in await self._locate(target):
-            left.setdefault((ref.stream, ref.external_id), ref)
+            left.setdefault((self._where(ref)[0], ref.external_id), ref)
         if left:
             log.info("msgraph.verify_left", records=len(left))
         return list(left.values())
@@ -602,8 +569,10 @@ class MsGraphConnector:
         if ref.kind is RecordKind.CONTACT:
             found = await self._read_contact(mailbox, folder, ref.external_id)
             return found.item is not None and contact_holds(found.item, target)
-        event = await self._read_event(mailbox, ref.external_id)
-        return event is not None and view_event(event, target).holds_target
+        state = await self._read_event_state(mailbox, ref.external_id)
+        if state.event is None:
+            return False
+        return view_event(state.event, target).holds_target or bool(state.exceptions(target))
 
     def export(self, ref: RecordRef, target: ErasureTarget) -> Mapping[str, Any]:
         return self._session.run(self._export(ref, target))
@@ -621,13 +590,17 @@ class MsGraphConnector:
         view = view_event(event, target)
         if not view.holds_target:
             return {}
-        return {
+        entry = {
             "record": "calendar entry",
             "date": view.start.isoformat() if view.start else None,
             "end": (event.get("end") or {}).get("dateTime"),
             "subject": event.get("subject"),
             "role": view.role,
         }
+        if is_master(event):
+            pattern = ((event.get("recurrence") or {}).get("pattern") or {}).get("type")
+            entry.update(record="recurring calendar entry", recurrence=pattern)
+        return entry
 
     # -- mail (capability MAIL: retention of coaching summaries; Mail.ReadWrite) --------------
 
@@ -739,102 +712,9 @@ CONTACT_EXPORT = (
 )
 
 
-def _decode(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        state = json.loads(cursor)
-    except json.JSONDecodeError:
-        return {"delta": cursor} if cursor.startswith("http") else None
-    return state if isinstance(state, dict) else None
-
-
 def _other_addresses(contact: Mapping[str, Any], target: ErasureTarget) -> list[dict[str, Any]]:
     return [
         {"name": e.get("name"), "address": e.get("address")}
         for e in contact.get("emailAddresses") or ()
         if e and e.get("address") and not same_address(e.get("address"), target)
     ]
-
-
-def _plan_event(
-    event: Mapping[str, Any] | None,
-    target: ErasureTarget,
-    policy: str,
-    mailbox: str,
-    event_id: str,
-) -> _EventPlan:
-    """What erasing the person from this event does, and who Graph will notify."""
-    if event is None:
-        return _EventPlan(action=Action.NONE, explanation="already absent")
-    view = view_event(event, target)
-    if not view.holds_target:
-        return _EventPlan(action=Action.NONE, explanation="the person is no longer in the event")
-    others = len(view.other_attendees)
-    if policy == "delete":
-        notifies: tuple[str, ...] = ()
-        told = ""
-        if view.is_organizer and (others or view.attendee_is_target):
-            notifies = ((PERSON,) if view.attendee_is_target else ()) + (
-                (f"{others} other attendee(s)",) if others else ()
-            )
-            told = "; Graph sends a cancellation to " + " and ".join(notifies)
-        return _EventPlan(
-            action=Action.DELETE,
-            explanation="permanently delete the event" + told,
-            steps=(("purge", {}),),
-            notifies=notifies,
-        )
-    if view.organizer_is_target and not view.is_organizer:
-        placeholder = {
-            "subject": REDACTED,
-            "start": event.get("start") or {},
-            "end": event.get("end") or {},
-            "showAs": event.get("showAs") or "busy",
-            "isReminderOn": False,
-            "transactionId": "syncaudit-"
-            + hashlib.sha256(f"{mailbox}/{event_id}".encode()).hexdigest()[:32],
-        }
-        return _EventPlan(
-            action=Action.REDACT,
-            explanation=(
-                "the person organised this meeting and an organiser cannot be edited: the "
-                "mailbox's copy is replaced by a placeholder in the same slot; nobody is notified"
-            ),
-            steps=(("create", placeholder), ("purge", {})),
-        )
-    if view.organizer_is_target:
-        return _EventPlan(
-            action=Action.MANUAL,
-            explanation="the mailbox owner is the person erased; handle this mailbox by hand",
-            manual=True,
-        )
-    steps: list[tuple[str, Mapping[str, Any]]] = []
-    notifies = ()
-    if view.attendee_is_target:
-        steps.append(("patch", {"attendees": remaining_attendees(event, target)}))
-        if view.is_organizer:
-            notifies = (PERSON,)
-    text = redacted_fields(event, target)
-    if text and view.is_organizer and others:
-        return _EventPlan(
-            action=Action.MANUAL,
-            explanation=(
-                ("removed from the attendees (only they are told); " if steps else "")
-                + f"the subject, body or location still names the person and editing them would "
-                f"send an update to {others} other attendee(s): redact them in Outlook without "
-                'sending an update, or use calendar_policy = "delete"'
-            ),
-            steps=tuple(steps),
-            notifies=notifies,
-            manual=True,
-        )
-    if text:
-        steps.append(("patch", text))
-    told = "; Graph notifies only the person erased" if notifies else "; nobody is notified"
-    return _EventPlan(
-        action=Action.REDACT,
-        explanation="remove the person from the event and redact its text, keeping the slot" + told,
-        steps=tuple(steps),
-        notifies=notifies,
-    )

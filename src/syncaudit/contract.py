@@ -95,10 +95,18 @@ class Observation:
 
 @dataclass(frozen=True, kw_only=True)
 class ItemUpsert:
-    """The complete current set of people in one item; replaces what the index had for it.
+    """The current set of people in one item; replaces what the index had for it.
 
     `free_text` (e.g. an event's subject and location) is scanned by the core for the full names
     of known subjects, which become EVENT_MENTION records. It is never stored.
+
+    `covers` says which kinds of record the upsert is complete for. `None` (the default): the
+    item is whole, and its observations replace every stored record of it. A set: the item
+    carried only some properties (e.g. a Graph delta item holds "at least the properties that
+    have been updated"). For a covered kind the observations are still the whole set (stored
+    records missing from it are removed), but an observation field left `None` (name, role,
+    when) keeps its stored value. Stored records of a kind not covered are kept as they are and
+    count as seen; observations of such a kind only add records the index does not hold yet.
     """
 
     stream: str
@@ -110,6 +118,7 @@ class ItemUpsert:
     locator: Mapping[str, str] = field(default_factory=dict)
     legal_hold_until: date | None = None  # accounting records: the end of the retention period
     legal_basis: str | None = None
+    covers: frozenset[RecordKind] | None = None  # None: complete; see the class docstring
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -117,3 +117,135 @@ def test_invalid_addresses_are_skipped_not_fatal(db, pseudo, clock) -> None:
     report = run_sync(db, FakeConnector("crm", system), pseudonymizer=pseudo, clock=clock)
     assert report.skipped_invalid == 1
     assert [r[1] for r in _records(db)] == ["ok@example.fi"]
+
+
+def test_a_partial_upsert_changes_only_the_kinds_it_covers(db, pseudo, clock) -> None:
+    """Graph delta items may carry only the changed properties (`covers`): what they do not
+    carry keeps what the index holds, and a full round does not take it for gone."""
+    from datetime import UTC, datetime
+
+    from syncaudit.contract import (
+        Change,
+        Checkpoint,
+        ItemRemoved,
+        ItemUpsert,
+        Observation,
+        RecordKind,
+        RoundStart,
+    )
+
+    contact, organizer, attendee = (
+        RecordKind.CONTACT,
+        RecordKind.EVENT_ORGANIZER,
+        RecordKind.EVENT_ATTENDEE,
+    )
+    when = datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+    def obs(kind: RecordKind, email: str, name: str | None = None, **kw: object) -> Observation:
+        return Observation(kind=kind, email=email, name=name, **kw)  # type: ignore[arg-type]
+
+    script: list[list[Change]] = []
+
+    class Scripted(FakeConnector):
+        def pull(self, cursors, *, full=False):  # type: ignore[no-untyped-def]
+            yield from script.pop(0)
+
+    conn = Scripted("cal", FakeSystem())
+    script.append(
+        [
+            RoundStart(stream="s"),
+            ItemUpsert(
+                stream="s",
+                external_id="c1",
+                observations=(
+                    obs(contact, "a@example.fi", "Anna Virtanen"),
+                    obs(contact, "b@example.fi", "Anna Virtanen"),
+                ),
+            ),
+            ItemUpsert(
+                stream="s",
+                external_id="e1",
+                observations=(
+                    obs(organizer, "coach@example.fi", "Coach", role="organizer", when=when),
+                    obs(attendee, "a@example.fi", "Anna", role="required", when=when),
+                ),
+            ),
+            Checkpoint(stream="s", cursor="1", round_complete=True),
+        ]
+    )
+    _sync(db, conn, pseudo, clock)
+
+    # 1. nothing carried (e.g. only the phone number changed): every record stays as it was
+    # 2. the address list carried without the name: b left, c came, a keeps its name
+    # 3. the attendees carried without the start: Anna left, Bob came, the organiser's date stays
+    script.append(
+        [
+            ItemUpsert(stream="s", external_id="c1", observations=(), covers=frozenset()),
+            ItemUpsert(
+                stream="s",
+                external_id="c1",
+                observations=(obs(contact, "a@example.fi"), obs(contact, "c@example.fi")),
+                covers=frozenset({contact}),
+            ),
+            ItemUpsert(
+                stream="s",
+                external_id="e1",
+                observations=(obs(attendee, "bob@example.com", "Bob"),),
+                covers=frozenset({attendee}),
+            ),
+            Checkpoint(stream="s", cursor="2"),
+        ]
+    )
+    clock.advance(timedelta(hours=1))
+    _sync(db, conn, pseudo, clock)
+    assert _records(db) == [
+        ("c1", "a@example.fi", "contact", False),
+        ("c1", "b@example.fi", "contact", True),
+        ("c1", "c@example.fi", "contact", False),
+        ("e1", "a@example.fi", "event_attendee", True),
+        ("e1", "bob@example.com", "event_attendee", False),
+        ("e1", "coach@example.fi", "event_organizer", False),
+    ]
+    with db.session() as s:
+        kept = dict(
+            s.execute(
+                select(Record.kind, Record.record_date).where(Record.external_id == "e1")
+            ).all()
+        )
+        names = dict(
+            s.execute(
+                select(Subject.email, Record.name)
+                .join(Subject, Subject.id == Record.subject_id)
+                .where(Record.external_id == "c1")
+            ).all()
+        )
+    assert kept["event_organizer"] is not None
+    assert names["a@example.fi"] == "Anna Virtanen"
+
+    # a full round of partial items: the kinds they do not carry are seen, not removed
+    script.append(
+        [
+            RoundStart(stream="s"),
+            ItemUpsert(stream="s", external_id="c1", observations=(), covers=frozenset()),
+            ItemUpsert(
+                stream="s",
+                external_id="e1",
+                observations=(obs(organizer, "coach@example.fi"),),
+                covers=frozenset({organizer}),
+            ),
+            Checkpoint(stream="s", cursor="3", round_complete=True),
+        ]
+    )
+    _sync(db, conn, pseudo, clock)
+    live = {(ext, email, kind) for ext, email, kind, removed in _records(db) if not removed}
+    assert live == {
+        ("c1", "a@example.fi", "contact"),
+        ("c1", "c@example.fi", "contact"),
+        ("e1", "bob@example.com", "event_attendee"),
+        ("e1", "coach@example.fi", "event_organizer"),
+    }
+
+    # a removal still removes, whatever the item carried before
+    script.append([ItemRemoved(stream="s", external_id="c1"), Checkpoint(stream="s", cursor="4")])
+    _sync(db, conn, pseudo, clock)
+    assert not any(ext == "c1" and not removed for ext, _, _, removed in _records(db))

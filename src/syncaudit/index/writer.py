@@ -10,9 +10,9 @@ resurrection handler (`SeenAgain`, in memory only). Transactions and cursors bel
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, cast
 
 import structlog
 from sqlalchemy import Table, bindparam, select, update
@@ -333,8 +333,15 @@ class IndexWriter:
             item = wanted.item
             round_id = round_of(session, key[0], now)
             have = existing.get(key, {})
-            for row_key, row in wanted.rows.items():
+            covered = _covered_kinds(item)
+            for row_key, arrived in wanted.rows.items():
                 current = have.get(row_key)
+                row = arrived
+                if current is not None and covered is not None and not current.removed:
+                    if row.kind not in covered:  # a partial item: nothing to rewrite here
+                        touched.setdefault(round_id, []).append(current.rid)
+                        continue
+                    row = _keep_stored_fields(arrived, current)
                 name = None if current is not None and current.restricted else row.name
                 content = (
                     name,
@@ -371,7 +378,13 @@ class IndexWriter:
                     )
                 else:
                     touched.setdefault(round_id, []).append(current.rid)
-            gone.extend(e.rid for rk, e in have.items() if rk not in wanted.rows and not e.removed)
+            for row_key, stored in have.items():
+                if row_key in wanted.rows or stored.removed:
+                    continue
+                if covered is None or row_key[0] in covered:
+                    gone.append(stored.rid)
+                else:  # a kind the partial item did not carry: kept, and seen in this round
+                    touched.setdefault(round_id, []).append(stored.rid)
         insert_rows(session.connection(), RECORDS, _RECORD_COLUMNS, inserts)
         if changed:
             session.execute(update(Record), changed)
@@ -449,6 +462,22 @@ def _same(stored: tuple[object, ...], new: tuple[object, ...]) -> bool:
         elif (a or None) != (b or None):
             return False
     return True
+
+
+def _covered_kinds(item: ItemUpsert) -> frozenset[str] | None:
+    """The record kinds a partial upsert is complete for, as stored; None for a whole item."""
+    return None if item.covers is None else frozenset(str(kind) for kind in item.covers)
+
+
+def _keep_stored_fields(row: _Row, current: _Existing) -> _Row:
+    """A partial item leaves unknown fields None: those keep what the index holds."""
+    name, role, when = current.content[:3]
+    return replace(
+        row,
+        name=row.name if row.name is not None else cast("str | None", name),
+        role=row.role if row.role is not None else cast("str | None", role),
+        when=row.when if row.when is not None else cast("datetime | None", when),
+    )
 
 
 def _rowcount(result: object) -> int:

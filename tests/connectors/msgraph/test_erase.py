@@ -9,23 +9,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+import structlog
 
 from syncaudit.contract import (
     Action,
-    ErasureTarget,
-    ItemUpsert,
     OutcomeStatus,
     RecordKind,
     RecordRef,
 )
-from syncaudit.identity import normalize_email
 from syncaudit.testing import target_for
 from syncaudit_msgraph._parse import REDACTED
 from syncaudit_msgraph.connector import MsGraphConnector
 from syncaudit_msgraph.simulator import GraphSimulator
 
 from .conftest import ConnectorFactory
-from .support import MAILBOXES, SDK_WARNINGS, soon
+from .support import MAILBOXES, SDK_WARNINGS, index_refs, soon
 
 pytestmark = SDK_WARNINGS
 COACH = MAILBOXES[0]
@@ -33,37 +31,6 @@ ANNA = ("Anna Virtanen", "anna@example.fi")
 BOB = ("Bob Berg", "bob@example.com")
 CARL = ("Carl Ek", "carl@example.org")
 TARGET = target_for(ANNA[1], [ANNA[0]])
-
-
-def index_refs(connector: MsGraphConnector, target: ErasureTarget) -> list[RecordRef]:
-    """What the engine would hand over: index records of the person (as a pull produced them),
-    plus a mention wherever the person's name is in the free text."""
-    refs: dict[tuple[str, str], RecordRef] = {}
-    for change in connector.pull({}):
-        if not isinstance(change, ItemUpsert):
-            continue
-        for obs in change.observations:
-            if obs.email and normalize_email(obs.email) == target.email:
-                key = (change.external_id, obs.kind.value)
-                refs[key] = RecordRef(
-                    system=connector.name,
-                    kind=obs.kind,
-                    external_id=change.external_id,
-                    stream=change.stream,
-                    locator=change.locator,
-                )
-        text = (change.free_text or "").lower()
-        if any(n.lower() in text for n in target.names) and not any(
-            r.external_id == change.external_id for r in refs.values()
-        ):
-            refs[(change.external_id, "mention")] = RecordRef(
-                system=connector.name,
-                kind=RecordKind.EVENT_MENTION,
-                external_id=change.external_id,
-                stream=change.stream,
-                locator=change.locator,
-            )
-    return list(refs.values())
 
 
 def erase_all(connector: MsGraphConnector, refs: Sequence[RecordRef]) -> dict[str, OutcomeStatus]:
@@ -234,7 +201,8 @@ def test_verify_reports_what_came_back_and_what_is_in_deleted_items(
     connector = make_connector([COACH])
     (ref,) = connector.locate(TARGET)
     sim.delete_contact(COACH, soft)  # Outlook's delete: Deleted Items, still readable
-    assert connector.locate(TARGET) == []
+    (deleted,) = connector.locate(TARGET)  # found there, not in the Contacts folder
+    assert (deleted.external_id, deleted.locator["folder"]) == (soft, "deleteditems")
     assert [r.external_id for r in connector.verify(TARGET, [ref])] == [soft]
     assert connector.erase(ref, TARGET).status is OutcomeStatus.ERASED
     assert sim.is_purged(COACH, soft)
@@ -281,3 +249,64 @@ def test_locate_scans_the_calendar_only_when_asked(
     connector = make_connector([COACH], locate_scans_calendar=scan)
     kinds = [r.kind for r in connector.locate(TARGET)]
     assert kinds == ([RecordKind.EVENT_MENTION] if scan else [])
+
+
+def test_a_contact_someone_deleted_by_hand_is_found_in_deleted_items_and_purged(
+    sim: GraphSimulator, make_connector: ConnectorFactory
+) -> None:
+    clients = sim.add_folder(COACH, "Clients")
+    shared = sim.add_contact(
+        COACH, name="Anna Virtanen", emails=[ANNA[1], "anna@work.example"], folder=clients
+    )
+    sim.delete_contact(COACH, shared)  # by hand in Outlook: to Deleted Items
+    connector = make_connector([COACH])
+    (ref,) = connector.locate(TARGET)
+    assert (ref.external_id, ref.locator["folder"]) == (shared, "deleteditems")
+    assert ref.label == "contact in Deleted Items of mailboxes[0]"
+    plan = connector.preview(ref, TARGET)
+    assert (plan.action, plan.explanation) == (
+        Action.DELETE,
+        "permanently delete the contact from Deleted Items",
+    )
+    assert connector.erase(ref, TARGET).status is OutcomeStatus.ERASED
+    assert sim.is_purged(COACH, shared)  # even with another address: it was deleted already
+    assert connector.verify(TARGET, [ref]) == []
+    assert connector.erase(ref, TARGET).status is OutcomeStatus.ALREADY_ABSENT
+
+
+def test_an_event_in_deleted_items_is_found_and_purged_without_telling_anyone(
+    sim: GraphSimulator, make_connector: ConnectorFactory
+) -> None:
+    meeting = sim.add_event(COACH, subject="Coaching", start=soon(-3), attendees=[ANNA, BOB])
+    sim.delete_event(COACH, meeting)
+    sim.clear_log()  # the hand deletion's cancellation is not the erasure's
+    connector = make_connector([COACH])
+    (ref,) = connector.locate(TARGET)
+    assert (ref.external_id, ref.kind, ref.locator["folder"]) == (
+        meeting,
+        RecordKind.EVENT_ATTENDEE,
+        "deleteditems",
+    )
+    assert connector.preview(ref, TARGET).action is Action.DELETE
+    assert connector.erase(ref, TARGET).status is OutcomeStatus.ERASED
+    assert sim.is_purged(COACH, meeting)
+    assert sim.notifications == []
+    assert connector.verify(TARGET, [ref]) == []
+
+
+def test_deleted_items_that_cannot_be_searched_are_reported_not_fatal(
+    sim: GraphSimulator, make_connector: ConnectorFactory
+) -> None:
+    live = sim.add_contact(COACH, name="Anna Virtanen", emails=[ANNA[1]])
+    body = {"error": {"code": "ErrorInvalidIdMalformed", "message": "Id is malformed."}}
+    sim.inject(status=400, body=body, count=100, path_contains="/deleteditems/")
+    connector = make_connector([COACH])
+    with structlog.testing.capture_logs() as logs:
+        refs = connector.locate(TARGET)
+    assert [r.external_id for r in refs] == [live]
+    warned = [e for e in logs if e["event"] == "msgraph.deleted_items_unsearchable"]
+    assert sorted(e["items"] for e in warned) == ["contacts", "events"]
+    assert all(e["mailbox"] == "mailboxes[0]" and ANNA[1] not in e["error"] for e in warned)
+    line = connector.check()
+    assert "Deleted Items cannot be searched (mailboxes[0]: " in line
+    assert "400 ErrorInvalidIdMalformed" in line

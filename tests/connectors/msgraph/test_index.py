@@ -79,3 +79,65 @@ def test_pull_into_the_index_with_a_crash_in_the_middle(
         assert (mention, COACH, "event_organizer", False) in live
     finally:
         db.dispose()
+
+
+def test_a_partial_delta_item_leaves_stored_addresses_intact(
+    sim: GraphSimulator, make_connector: ConnectorFactory, clock: ManualClock, tmp_path: Path
+) -> None:
+    """Delta updates carry only the changed properties: a new job title must not drop the
+    contact's addresses, nor a new subject the meeting's attendees."""
+    db = Database(f"sqlite:///{tmp_path / 'index.db'}")
+    anna = sim.add_contact(
+        COACH, name="Anna Virtanen", emails=["anna@example.fi", "anna@work.example"]
+    )
+    meeting = sim.add_event(
+        COACH, subject="Coaching", start=soon(1), attendees=[("Anna Virtanen", "anna@example.fi")]
+    )
+    connector = make_connector([COACH])
+    try:
+        run_sync(db, connector, pseudonymizer=KEY, clock=clock)
+        before = records(db)
+        sim.update_contact(COACH, anna, jobTitle="CEO")
+        sim.update_event(COACH, meeting, subject="Coaching (moved room)")
+        run_sync(db, connector, pseudonymizer=KEY, clock=clock)
+        assert records(db) == before
+        assert (anna, "anna@work.example", "contact", False) in before
+        assert (meeting, "anna@example.fi", "event_attendee", False) in before
+        # the address list itself changed: that is carried, and it is the whole list
+        sim.update_contact(COACH, anna, emails=["anna@example.fi"])
+        run_sync(db, connector, pseudonymizer=KEY, clock=clock)
+        assert (anna, "anna@work.example", "contact", True) in records(db)
+        with db.session() as s:
+            query = select(Record.name).where(Record.external_id == anna)
+            names = set(s.scalars(query.where(Record.kind == "contact")))
+        assert names == {"Anna Virtanen"}  # the name was not in the update: kept
+    finally:
+        db.dispose()
+
+
+def test_a_weekly_series_is_indexed_as_its_master(
+    sim: GraphSimulator, make_connector: ConnectorFactory, clock: ManualClock, tmp_path: Path
+) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'index.db'}")
+    start = soon(-60)
+    master = sim.add_series(
+        COACH,
+        subject="Coaching",
+        start=start,
+        count=52,
+        attendees=[("Anna Virtanen", "anna@example.fi")],
+    )
+    connector = make_connector([COACH])
+    try:
+        run_sync(db, connector, pseudonymizer=KEY, clock=clock)
+        rows = records(db)
+        assert {r for r in rows if r[2].startswith("event")} == {
+            (master, COACH, "event_organizer", False),
+            (master, "anna@example.fi", "event_attendee", False),
+        }
+        # renaming the series reaches the master as a partial item: attendees stay indexed
+        sim.update_event(COACH, master, subject="Coaching: Anna Virtanen")
+        run_sync(db, connector, pseudonymizer=KEY, clock=clock)
+        assert (master, "anna@example.fi", "event_attendee", False) in records(db)
+    finally:
+        db.dispose()

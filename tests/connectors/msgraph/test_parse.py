@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import pytest
 
 from syncaudit.contract import ItemRemoved, ItemUpsert, RecordKind
+from syncaudit.errors import AuthError, PermanentError, TransientError
 from syncaudit.testing import target_for
+from syncaudit_msgraph._graph import NotFound, SyncStateGone, _map_status
 from syncaudit_msgraph._parse import (
     REDACTED,
     contact_changes,
     event_changes,
     graph_datetime,
     redacted_fields,
+    series_seen,
+    series_span,
     view_event,
 )
 
@@ -103,3 +110,125 @@ def test_view_and_redaction_of_an_event() -> None:
     assert "location" not in fields  # unchanged fields are not sent
     stranger = view_event(EVENT, target_for("carl@example.org", ["Carl Berg"]))
     assert not stranger.holds_target
+
+
+def test_a_partial_contact_says_what_it_covers() -> None:
+    whole, addresses, title = contact_changes(
+        "s",
+        "m",
+        "f",
+        [
+            {"id": "A=", "displayName": "Anna", "emailAddresses": [{"address": "a@example.fi"}]},
+            {"id": "B=", "emailAddresses": [{"address": "b@example.fi"}]},
+            {"id": "C=", "jobTitle": "CEO"},
+        ],
+    )
+    assert isinstance(whole, ItemUpsert) and whole.covers is None
+    assert isinstance(addresses, ItemUpsert) and addresses.covers == {RecordKind.CONTACT}
+    assert [o.name for o in addresses.observations] == [None]  # the name is not known
+    assert isinstance(title, ItemUpsert) and title.covers == frozenset()
+    assert title.observations == ()
+
+
+def test_a_partial_event_and_the_occurrences_of_a_series() -> None:
+    stub = {
+        "@odata.type": "#microsoft.graph.event",
+        "id": "O1=",
+        "type": "occurrence",
+        "seriesMasterId": "M=",
+        "start": {"dateTime": "2026-03-09T09:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-03-09T10:00:00", "timeZone": "UTC"},
+    }
+    whole_occurrence = {**EVENT, "id": "O2=", "type": "occurrence", "seriesMasterId": "S="}
+    changes = event_changes(
+        "calendar:m",
+        "m@example.fi",
+        [
+            {"id": "E2=", "subject": "Renamed: Anna Virtanen"},
+            stub,
+            {**stub, "id": "O3="},
+            whole_occurrence,
+            {**whole_occurrence, "id": "O4="},
+            {**EVENT, "id": "X=", "type": "exception", "seriesMasterId": "S="},
+        ],
+    )
+    by_id = {c.external_id: c for c in changes if isinstance(c, ItemUpsert)}
+    assert list(by_id) == ["E2=", "S=", "X="]  # stubs add nothing; the occurrences are S=
+    renamed = by_id["E2="]
+    assert (renamed.covers, renamed.free_text, renamed.observations) == (
+        frozenset(),
+        "Renamed: Anna Virtanen",
+        (),
+    )
+    series = by_id["S="]
+    assert series.covers == {
+        RecordKind.EVENT_ORGANIZER,
+        RecordKind.EVENT_ATTENDEE,
+        RecordKind.EVENT_MENTION,
+    }
+    assert {o.when for o in series.observations} == {None}  # one slot's date is not the series'
+    assert by_id["X="].covers is None
+    assert series_seen([stub, {**EVENT, "id": "T=", "type": "seriesMaster"}]) == ({"T="}, {"M="})
+    assert series_seen([stub, whole_occurrence]) == ({"S="}, {"M="})
+
+
+def test_the_span_that_lists_every_instance_of_a_series() -> None:
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def master(span: dict[str, object], kind: str = "weekly") -> dict[str, object]:
+        pattern = {"type": kind, "interval": 2}
+        return {"type": "seriesMaster", "recurrence": {"pattern": pattern, "range": span}}
+
+    ending = {"type": "endDate", "startDate": "2026-01-05", "endDate": "2026-06-29"}
+    assert series_span(master(ending), now, 3660) == (
+        "2026-01-04T00:00:00Z",
+        "2026-07-01T00:00:00Z",
+    )
+    numbered = {"type": "numbered", "startDate": "2026-01-05", "numberOfOccurrences": 10}
+    # 10 fortnights (140 days, a bound past the last one on 2026-05-11) and two days
+    assert series_span(master(numbered), now, 3660)[1] == "2026-05-27T00:00:00Z"
+    endless = {"type": "noEnd", "startDate": "2020-01-06", "endDate": "0001-01-01"}
+    assert series_span(master(endless), now, 3660) == (
+        "2020-01-05T00:00:00Z",
+        "2036-03-10T00:00:00Z",
+    )
+
+
+def _api_error(status: int, code: str, inner: str | None = None) -> object:
+    error = SimpleNamespace(
+        code=code,
+        inner_error=SimpleNamespace(additional_data={"code": inner} if inner else {}),
+        details=None,
+    )
+    return SimpleNamespace(response_status_code=status, response_headers={}, error=error)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "inner"),
+    [
+        (410, "SyncStateNotFound", None),
+        (410, "", None),
+        (400, "syncStateNotFound", None),
+        (400, "ResyncRequired", None),
+        (403, "syncStateInvalid", None),
+        (404, "syncStateNotFound", None),
+        (400, "BadRequest", "syncStateNotFound"),
+    ],
+)
+def test_sync_state_resets_are_recognised_by_status_or_code(
+    status: int, code: str, inner: str | None
+) -> None:
+    mapped = _map_status(_api_error(status, code, inner), "reading contacts")
+    assert isinstance(mapped, SyncStateGone)
+    assert mapped.status == status
+    assert isinstance(mapped, PermanentError)
+
+
+def test_other_errors_keep_their_meaning() -> None:
+    missing = _map_status(_api_error(404, "ErrorItemNotFound"), "reading a contact")
+    assert isinstance(missing, NotFound) and missing.code == "ErrorItemNotFound"
+    assert isinstance(missing, PermanentError)  # nobody expecting it: a problem, not a crash
+    assert str(missing) == "Microsoft Graph answered 404 ErrorItemNotFound while reading a contact"
+    assert type(_map_status(_api_error(400, "ErrorInvalidUrlQuery"), "x")) is PermanentError
+    assert isinstance(_map_status(_api_error(401, "syncStateNotFound"), "x"), AuthError)
+    assert isinstance(_map_status(_api_error(429, "syncStateNotFound"), "x"), TransientError)

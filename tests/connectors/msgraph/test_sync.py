@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
+import structlog
 
 from syncaudit.clock import ManualClock
 from syncaudit.contract import Checkpoint, ItemUpsert, RecordKind, StreamProblem
@@ -150,7 +151,11 @@ def test_delta_after_out_of_band_add_modify_delete(
     items = upserts(changes)
     assert set(items) == {added, ids["anna"], ids["meeting"], new_event}
     assert [o.email for o in items[ids["anna"]].observations] == ["anna@example.fi"]
-    assert items[ids["meeting"]].free_text == "Coaching: Anna Virtanen Room 1"
+    # updates carry only what changed: the addresses (not the name), the subject
+    assert items[ids["anna"]].covers == {RecordKind.CONTACT}
+    assert items[ids["meeting"]].free_text == "Coaching: Anna Virtanen"
+    assert items[ids["meeting"]].covers == frozenset()
+    assert items[added].covers is None  # new items come whole
     assert removed(changes) == {ids["old"], ids["theirs"]}
     # one delta request per stream plus folder discovery; nothing else
     assert sim.count("contacts.delta") == 5
@@ -252,7 +257,11 @@ def test_a_mailbox_outside_the_access_policy_does_not_stop_the_other(
     sim.deny_mailbox(ASSISTANT)
     changes = list(make_connector().pull({}))
     problems = [c for c in changes if isinstance(c, StreamProblem)]
-    assert {p.stream for p in problems} == {f"contacts:{ASSISTANT}:*", f"calendar:{ASSISTANT}"}
+    assert {p.stream for p in problems} == {
+        f"contacts:{ASSISTANT}:*",  # the folder tree could not be listed
+        f"contacts:{ASSISTANT}:default",  # the default folder is still tried
+        f"calendar:{ASSISTANT}",
+    }
     assert all("403" in p.message and ASSISTANT not in p.message for p in problems)
     assert ids["anna"] in upserts(changes)
 
@@ -272,3 +281,115 @@ def test_rejected_token_is_an_auth_error(
         stale.check()
     assert sim.select("token")[-1].status == 401
     assert "rotated" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(400, "syncStateNotFound"), (400, "resyncRequired"), (403, "SYNCSTATEINVALID")],
+)
+def test_a_sync_state_reset_is_one_full_round_then_a_clean_sync(
+    sim: GraphSimulator, make_connector: ConnectorFactory, status: int, code: str
+) -> None:
+    """'a 40X-series error with error codes such as syncStateNotFound' (delta-query overview),
+    resyncRequired (errors.md): not only 410 means "read the stream from the start"."""
+    ids = seed(sim)
+    connector = make_connector()
+    cursors = cursors_of(connector.pull({}))
+    sim.expire_delta_tokens(ASSISTANT, status=status, code=code)
+    sim.delete_contact(ASSISTANT, ids["x"], purge=True)
+    sim.clear_log()
+    with structlog.testing.capture_logs() as logs:
+        changes = list(connector.pull(cursors))
+    expected = {
+        f"contacts:{ASSISTANT}:default",
+        f"contacts:{ASSISTANT}:{ids['assistant_folder']}",
+        f"calendar:{ASSISTANT}",
+    }
+    assert not [c for c in changes if isinstance(c, StreamProblem)]
+    assert round_starts(changes) == expected == completed(changes)
+    assert ids["x"] not in upserts(changes)  # gone: the complete round marks it removed
+    assert sim.count(status=status) == 3  # once per stream
+    resets = [e for e in logs if e["event"] == "msgraph.sync_state_expired"]
+    assert sorted(e["collection"] for e in resets) == ["calendar", "contacts", "contacts"]
+    assert {(e["status"], e["code"], e["mailbox"]) for e in resets} == {
+        (status, code, "mailboxes[1]")
+    }
+    assert not any(ASSISTANT in json.dumps(e, default=str) for e in resets)
+    sim.clear_log()
+    clean = list(connector.pull(cursors | cursors_of(changes)))
+    assert not round_starts(clean)
+    assert not upserts(clean)
+    assert sim.count(status=status) == 0
+
+
+def test_a_reset_that_repeats_becomes_a_stream_problem(
+    sim: GraphSimulator, make_connector: ConnectorFactory
+) -> None:
+    seed(sim)
+    connector = make_connector([COACH])
+    cursors = cursors_of(connector.pull({}))
+    body = {"error": {"code": "syncStateNotFound", "message": "The sync state is not found."}}
+    sim.inject(status=400, body=body, count=2, endpoint="events.delta")
+    sim.clear_log()
+    changes = list(connector.pull(cursors))
+    (problem,) = [c for c in changes if isinstance(c, StreamProblem)]
+    assert problem.stream == f"calendar:{COACH}"
+    assert "400 syncStateNotFound" in problem.message
+    assert sim.count("events.delta") == 2  # the delta link, then one full round: no loop
+    assert f"contacts:{COACH}:default" in cursors_of(changes)
+
+
+def test_a_403_on_one_child_folder_leaves_the_other_folders_indexed(
+    sim: GraphSimulator, make_connector: ConnectorFactory
+) -> None:
+    ids = seed(sim)
+    connector = make_connector([COACH])
+    cursors = cursors_of(connector.pull({}))
+    sim.add_contact(COACH, name="Late Comer", emails=["late@example.fi"])
+    sim.inject(status=403, count=100, path_contains=f"/contactFolders/{ids['clients']}/")
+    changes = list(connector.pull({}, full=True))
+    problems = {c.stream: c.message for c in changes if isinstance(c, StreamProblem)}
+    assert set(problems) == {f"contacts:{COACH}:{ids['clients']}"}
+    assert all("403 ErrorAccessDenied" in m for m in problems.values())
+    items = upserts(changes)
+    assert ids["anna"] in items  # the default folder
+    assert ids["bob"] not in items
+    assert f"calendar:{COACH}" in completed(changes)
+    # an incremental pull with the folder still refused: Archive (below it) is not taken for gone
+    again = list(connector.pull(cursors))
+    archive = f"contacts:{COACH}:{ids['archive']}"
+    assert archive not in round_starts(again) | completed(again)
+    assert len(upserts(again)) == 1  # the late comer, in the default folder
+
+
+def test_a_folder_deleted_between_listing_and_reading_is_marked_gone(
+    sim: GraphSimulator, make_connector: ConnectorFactory
+) -> None:
+    ids = seed(sim)
+    connector = make_connector([COACH])
+    cursors = cursors_of(connector.pull({}))
+    sim.inject(
+        status=0,
+        endpoint="contacts.delta",
+        path_contains=ids["archive"],
+        action=lambda: sim.delete_folder(COACH, ids["archive"]),
+    )
+    changes = list(connector.pull(cursors))
+    archive = f"contacts:{COACH}:{ids['archive']}"
+    assert not [c for c in changes if isinstance(c, StreamProblem)]
+    assert archive in round_starts(changes) & completed(changes)
+    assert json.loads(cursors_of(changes)[archive]) == {"gone": True}
+    assert sim.count("contacts.delta", status=404) == 1
+
+
+def test_a_404_on_a_folder_that_still_exists_is_a_problem_not_a_deletion(
+    sim: GraphSimulator, make_connector: ConnectorFactory
+) -> None:
+    ids = seed(sim)
+    connector = make_connector([COACH])
+    cursors = cursors_of(connector.pull({}))
+    sim.inject(status=404, endpoint="contacts.delta", path_contains=ids["archive"])
+    changes = list(connector.pull(cursors))
+    archive = f"contacts:{COACH}:{ids['archive']}"
+    assert [c.stream for c in changes if isinstance(c, StreamProblem)] == [archive]
+    assert archive not in completed(changes)
