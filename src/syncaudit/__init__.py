@@ -1,0 +1,34 @@
+"""syncaudit: keeps a small business's GDPR promises across the SaaS it uses.
+
+Where things are (a newcomer finds each by its folder name):
+
+    contract.py errors.py clock.py   the plugin API: all that connectors/ may import from the
+    identity.py retry.py regions.py  core (with sysdeps.py, the OS packages the product needs)
+    config.py db.py models.py        settings, storage, the evidence chain (audit.py), the
+    migrations/ audit.py context.py  Context every area works on (context.py)
+    index/ sync.py                   the subject index (writer, look-ups) and the sync runner
+    erasure/                         requests, worker, lifecycle, resurrection, legal holds
+    rights/                          access, objection, retention rules
+    reports/                         monthly compliance, transfers, record of processing
+    app.py                           App(Context): the composition root front ends call
+    service/                         the daemon: scheduler, erasure loop, periodic ticks, notify
+    cli/                             the command line; testing/: fakes and the contract suite
+
+Layers, lowest first. A module imports only from its own layer or a lower one, and no import
+(top-level, inside a function, or under TYPE_CHECKING) closes a cycle; tests/unit/test_layers.py
+reads this table and checks both. Names are module prefixes under `syncaudit`; the longest
+prefix wins (so `rights.settings`, read by config, is in layer 1 although rights/ is in 4).
+
+  L0  plugin API      contract errors clock identity retry regions sysdeps
+  L1  storage         config db models migrations registry audit _audit_range context logging
+  L1  storage         rights.settings reports.settings
+  L2  index and sync  index sync
+  L3  erasure         erasure
+  L4  rights          rights
+  L5  reports         reports
+  L6  composition     app
+  L7  daemon          service starter demo testing
+  L8  front ends      cli
+
+Connectors (connectors/) import layer 0 only, and never one another.
+"""

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from syncaudit._chain import check_range, check_rows, digest
+from syncaudit._audit_range import check_range, check_rows, digest
 from syncaudit.clock import utc
 from syncaudit.models import AuditEntry, AuditHead
 

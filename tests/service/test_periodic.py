@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from syncaudit import periodic
 from syncaudit.app import App
 from syncaudit.clock import ManualClock
 from syncaudit.models import PeriodicRun
-from syncaudit.periodic import IntervalSchedule, MonthlySchedule, month_before
+from syncaudit.service import periodic
+from syncaudit.service.periodic import IntervalSchedule, MonthlySchedule, month_before
 
 
 def at(text: str) -> datetime:

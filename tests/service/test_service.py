@@ -15,10 +15,10 @@ from sqlalchemy import select
 from syncaudit import audit
 from syncaudit.app import App
 from syncaudit.clock import ManualClock
+from syncaudit.erasure.legal_hold import ORIGIN
 from syncaudit.erasure.requests import confirm, list_requests, show, submit
 from syncaudit.erasure.worker import worker_slot
 from syncaudit.errors import AuthError, ConfigError
-from syncaudit.legal_hold import ORIGIN
 from syncaudit.models import Record, Subject
 from syncaudit.service import MonthlyWriter, RunSummary, Service
 from syncaudit.testing import FakeSystem
@@ -237,7 +237,7 @@ def test_email_notifications_go_through_the_graph_mailbox_without_addresses(
 def test_status_reads_the_schedule_and_queue_on_both_databases(
     make_app: Callable[..., App], clock: ManualClock, reports: list[Any]
 ) -> None:
-    from syncaudit.status import collect
+    from syncaudit.service.status import collect
 
     app = make_app([{"name": "crm", "type": "fake"}, {"name": "paper", "type": "manual"}])
     before = {j["job"]: j for j in collect(app)["schedule"]}

@@ -10,9 +10,9 @@ from syncaudit import audit
 from syncaudit.app import App
 from syncaudit.clock import ManualClock
 from syncaudit.erasure.requests import list_requests, submit
+from syncaudit.erasure.tombstones import export_tombstones, import_tombstones
 from syncaudit.erasure.worker import worker_slot
 from syncaudit.testing import FakeSystem, make_settings
-from syncaudit.tombstones import export_tombstones, import_tombstones
 
 from .conftest import ANNA, BOB
 

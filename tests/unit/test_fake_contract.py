@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from syncaudit.testing import ConnectorContract, ContractSystem, FakeConnector, FakeSystem
+from syncaudit.testing import ContractSystem, FakeConnector, FakeSystem
+from syncaudit.testing.contract import ConnectorContract
 
 
 class TestFakeConnectorContract(ConnectorContract):

@@ -41,7 +41,7 @@ def init(
 ) -> None:
     """Create a pseudonym key and a starter configuration."""
     with guarded():
-        from syncaudit.setup import init_project
+        from syncaudit.starter import init_project
 
         for line in init_project(path, key_file=key_file, force=force):
             typer.echo(line)

@@ -60,7 +60,7 @@ def status(json_out: JsonOpt = False) -> None:
     """What the service did and will do: pulls, queue, open requests, breaches, schedule."""
 
     with guarded(), opened_app() as application:
-        from syncaudit.status import collect
+        from syncaudit.service.status import collect
 
         view = collect(application)
         if json_out:
@@ -116,7 +116,7 @@ def tombstones_export(
     """Write every tombstone to a file; keep it with (and newer than) the database backups."""
 
     with guarded(), opened_app() as application:
-        from syncaudit.tombstones import export_tombstones
+        from syncaudit.erasure.tombstones import export_tombstones
 
         count = export_tombstones(application, path)
         typer.echo(f"{count} tombstone(s) written to {path}")
@@ -130,7 +130,7 @@ def tombstones_import(
     """After restoring a backup: add missing tombstones and forget those people again."""
 
     with guarded(), opened_app() as application:
-        from syncaudit.tombstones import import_tombstones
+        from syncaudit.erasure.tombstones import import_tombstones
 
         result = import_tombstones(application, path)
         if json_out:

@@ -19,7 +19,7 @@ from syncaudit.erasure.refs import merge, ref_to_json
 from syncaudit.erasure.states import OPEN_REQUEST_STATES, Origin, RequestState, TaskState
 from syncaudit.errors import ConnectorError, UsageError
 from syncaudit.index import index_refs
-from syncaudit.models import ErasureRequest, ErasureTask, Subject
+from syncaudit.models import AuditEntry, ErasureRequest, ErasureTask, Record, Subject
 
 
 def new_request_id(now: datetime) -> str:
@@ -44,8 +44,6 @@ def target_for(app: Context, email: str, session: Session | None = None) -> Eras
 
 
 def _known_names(session: Session, pseudonym: str) -> list[str]:
-    from syncaudit.models import Record
-
     subject = session.scalar(select(Subject).where(Subject.pseudonym == pseudonym))
     if subject is None:
         return []
@@ -378,8 +376,6 @@ def list_requests(
 
 
 def show(app: Context, request_id: str) -> dict[str, Any]:
-    from syncaudit.models import AuditEntry
-
     with app.db.session() as s:
         request = s.get(ErasureRequest, request_id)
         if request is None:

@@ -30,7 +30,9 @@ from sqlalchemy.orm import Session
 from syncaudit import audit
 from syncaudit.context import Context
 from syncaudit.contract import Capability, ErasureTarget, OutcomeStatus, RecordRef
+from syncaudit.db import sqlite_path
 from syncaudit.erasure import lifecycle
+from syncaudit.erasure.locks import WorkerLock
 from syncaudit.erasure.refs import (
     merge,
     outcome_to_json,
@@ -430,9 +432,6 @@ def release_stale_leases(app: Context) -> int:
 @contextlib.contextmanager
 def worker_slot(app: Context) -> Iterator[Worker]:
     """A Worker allowed to run here: on SQLite it holds the database's worker lock."""
-    from syncaudit.db import sqlite_path
-    from syncaudit.locks import WorkerLock
-
     path = sqlite_path(app.db.engine.url)
     if path is None:
         yield Worker(app)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from syncaudit.contract import RecordKind
-from syncaudit.testing import ConnectorContract, ContractSystem
+from syncaudit.testing import ContractSystem
+from syncaudit.testing.contract import ConnectorContract
 from syncaudit_accounting import corpus
 
 from .conftest import MakeConnector

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from syncaudit.clock import ManualClock
-from syncaudit.testing import ConnectorContract, ContractSystem
+from syncaudit.testing import ContractSystem
+from syncaudit.testing.contract import ConnectorContract
 from syncaudit_mailchimp.simulator import MailchimpSimulator
 
 from .helpers import make_connector

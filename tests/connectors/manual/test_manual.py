@@ -4,7 +4,8 @@ import pytest
 
 from syncaudit.clock import ManualClock
 from syncaudit.contract import RecordKind, SystemProfile
-from syncaudit.testing import ConnectorContract, ContractSystem, target_for
+from syncaudit.testing import ContractSystem, target_for
+from syncaudit.testing.contract import ConnectorContract
 from syncaudit_manual.plugin import PLUGIN
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from syncaudit.testing import ConnectorContract, ContractSystem
+from syncaudit.testing import ContractSystem
+from syncaudit.testing.contract import ConnectorContract
 from syncaudit_msgraph.simulator import GraphSimulator
 
 from .conftest import ConnectorFactory

@@ -32,7 +32,7 @@ from syncaudit.erasure.states import Origin, RequestState, TaskState
 from syncaudit.errors import SyncauditError
 from syncaudit.models import ErasureRequest, ErasureTask, Record, Subject
 
-log = structlog.get_logger("syncaudit.legal_hold")
+log = structlog.get_logger("syncaudit.erasure.legal_hold")
 # `legal_hold_expiry` would not fit erasure_requests.origin (String(16)); this does.
 ORIGIN = Origin.LEGAL_HOLD_END
 GENERIC = (

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import structlog
 
+from syncaudit import registry
 from syncaudit.context import Context
 from syncaudit.errors import ConfigError, SyncauditError
 from syncaudit.identity import Pseudonymizer, try_normalize_email
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from syncaudit.contract import Connector
     from syncaudit.erasure.deadlines import DeadlineEvent
 
-log = structlog.get_logger("syncaudit.notify")
+log = structlog.get_logger("syncaudit.service.notify")
 COMMAND_TIMEOUT = 30.0
 PREFIX = "[syncaudit] "
 
@@ -189,8 +190,6 @@ def build_notifier(app: Context) -> tuple[Notifier, Connector | None]:
         return Notifier(CommandBackend(service.notify_command), app.pseudo), None
     if service.notify != "email":
         return Notifier(NoBackend(), app.pseudo), None
-    from syncaudit import registry
-
     if not service.notify_to:
         raise ConfigError(['service.notify_to: is required with notify = "email"'])
     system = app.settings.system(service.notify_system)

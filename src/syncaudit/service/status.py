@@ -10,28 +10,25 @@ from __future__ import annotations
 import fcntl
 import os
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from syncaudit import audit, periodic
+from syncaudit import audit
+from syncaudit.app import App
 from syncaudit.clock import utc
 from syncaudit.db import sqlite_path
+from syncaudit.erasure.requests import list_requests
 from syncaudit.erasure.states import TaskState
 from syncaudit.models import ErasureRequest, ErasureTask, PeriodicRun, SyncRun
-
-if TYPE_CHECKING:
-    from syncaudit.app import App
-    from syncaudit.service import Job
+from syncaudit.service import periodic
+from syncaudit.service.scheduler import Job, plan_jobs
 
 BREACHES_SHOWN = 50
 
 
 def collect(app: App) -> dict[str, Any]:
-    from syncaudit.erasure.requests import list_requests
-    from syncaudit.service import plan_jobs
-
     now = app.clock.now()
     jobs = plan_jobs(app)
     pulls = {job.system for job in jobs if job.system}
