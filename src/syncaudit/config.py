@@ -17,6 +17,7 @@ from typing import Any
 from syncaudit.contract import SettingsReader, SystemProfile, TransferMechanism
 from syncaudit.errors import ConfigError
 from syncaudit.identity import MIN_KEY_BYTES, key_from_text
+from syncaudit.web.settings import WebSettings, parse_web
 
 CONFIG_ENV = "SYNCAUDIT_CONFIG"
 DEFAULT_KEY_ENV = "SYNCAUDIT_PSEUDONYM_KEY"
@@ -104,6 +105,7 @@ class Settings:
     service: ServiceSettings = field(default_factory=ServiceSettings)
     controller: ControllerSettings = field(default_factory=ControllerSettings)
     systems: tuple[SystemConfig, ...] = ()
+    web: WebSettings = field(default_factory=WebSettings)
     # Parsed by their areas' own modules (syncaudit.rights.settings, syncaudit.reports.settings).
     retention: Any = None
     reports: Any = None
@@ -148,6 +150,7 @@ _TOP_KEYS = {
     "reports",
     "retention",
     "activities",
+    "web",
 }
 
 
@@ -179,6 +182,7 @@ def parse_config(
 
     retention = parse_retention(raw, env, problems)
     reports = parse_reports(raw, env, problems)
+    web = parse_web(raw, env, problems, parse_duration)
     if problems:
         raise ConfigError(problems, source=str(source) if source else "configuration")
     return Settings(
@@ -192,6 +196,7 @@ def parse_config(
         systems=tuple(systems),
         retention=retention,
         reports=reports,
+        web=web,
         raw=raw,
     )
 
