@@ -495,9 +495,9 @@ def demo(
 
 
 def _register_areas() -> None:
-    from syncaudit import cli_reports, cli_rights, cli_service
+    from syncaudit import cli_reports, cli_rights, cli_service, cli_web
 
-    for area in (cli_service, cli_reports, cli_rights):
+    for area in (cli_service, cli_reports, cli_rights, cli_web):
         app.add_typer(area.app)
 
 

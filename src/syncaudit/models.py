@@ -256,9 +256,7 @@ class WebSession(Base):
 
     __tablename__ = "web_sessions"
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("web_users.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"), index=True)
     csrf: Mapped[str] = mapped_column(String(64))  # the form token of this session
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
