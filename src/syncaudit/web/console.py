@@ -258,5 +258,7 @@ def _stamp(posix: float) -> datetime:
 def _mark(value: Any) -> Any:
     """Tests only: the markers are constants, the value keeps its own escaping."""
     if isinstance(value, Markup):
+        if MARK_OPEN in value:  # a macro's output: its own values are marked already
+            return value
         return Markup(MARK_OPEN) + value + Markup(MARK_CLOSE)  # noqa: S704
     return f"{MARK_OPEN}{'' if value is None else value}{MARK_CLOSE}"
