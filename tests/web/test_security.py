@@ -256,8 +256,9 @@ def test_lookups_and_actions_are_evidence_by_account_and_pseudonym(
     signed_in.post("/person", data={"email": ANNA, "csrf": token})
     request_id = _erasure(signed_in)
     with world.db.session() as s:
-        rows = list(s.execute(select(AuditEntry.event, AuditEntry.subject, AuditEntry.data)))
-    by_event = {event: (subject, data) for event, subject, data in rows}
+        query = select(AuditEntry.event, AuditEntry.subject, AuditEntry.data, AuditEntry.request_id)
+        rows = list(s.execute(query))
+    by_event = {event: (subject, data, rid) for event, subject, data, rid in rows}
     _, pseudonym = world.pseudonym_of(ANNA)
     assert by_event["web.lookup"][0] == pseudonym
     assert '"operator":"owner"' in by_event["web.lookup"][1]
