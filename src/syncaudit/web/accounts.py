@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -289,10 +288,6 @@ def session_for(app: App, token: str | None) -> Operator | None:
             csrf=row.csrf,
             token_hash=digest,
         )
-
-
-def csrf_ok(operator: Operator, submitted: str | None) -> bool:
-    return bool(submitted) and hmac.compare_digest(operator.csrf, str(submitted))
 
 
 def sign_out(app: App, operator: Operator) -> None:

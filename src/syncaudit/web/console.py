@@ -248,7 +248,7 @@ class Console:
                 return False
         submitted = page.form.get("csrf", "")
         expected = page.operator.csrf if page.operator else page.csrf
-        return bool(submitted) and hmac.compare_digest(expected, submitted)
+        return bool(submitted) and hmac.compare_digest(expected.encode(), submitted.encode())
 
 
 def _stamp(posix: float) -> datetime:
