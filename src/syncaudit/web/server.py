@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import structlog
 import uvicorn
 
+from syncaudit.app import App
 from syncaudit.errors import ConfigError
 from syncaudit.web.app import create_app
 
 if TYPE_CHECKING:
-    from syncaudit.app import App
+    from syncaudit.clock import Clock
+    from syncaudit.config import Settings
 
 log = structlog.get_logger("syncaudit.web")
 
@@ -75,6 +78,21 @@ class ConsoleServer:
             log.info("web.stopped")
 
 
-def serve_until(app: App, host: str, port: int, stop: threading.Event) -> None:
-    """For `syncaudit run`: serve until the service's stop event is set."""
-    ConsoleServer(app, host, port, stop=stop).serve()
+def companion(settings: Settings, clock: Clock) -> Callable[[threading.Event], None]:
+    """For `syncaudit run` with `[web] enabled`: the console in a thread of the service, with
+    its own App. The port is bound now, so a busy port stops the service before it starts."""
+    app = App(settings, clock=clock)
+    try:
+        server = ConsoleServer(app, settings.web.host, settings.web.port)
+    except BaseException:
+        app.close()
+        raise
+
+    def run(stop: threading.Event) -> None:
+        server.server.stop = stop
+        try:
+            server.serve()
+        finally:
+            app.close()
+
+    return run

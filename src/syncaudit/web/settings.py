@@ -51,9 +51,9 @@ def parse_web(
         problems.append("web: must be a table ([web])")
         return WebSettings()
     reader = SettingsReader(table, "web", env)
-    port = reader.integer("port", 8080, minimum=1)
+    port = reader.integer("port", 8080, minimum=0)  # 0: any free port (`web.serving` says)
     if port > 65535:
-        reader.problem("port", "must be 1..65535")
+        reader.problem("port", "must be 0..65535")
     proxies = reader.string_list("trusted_proxies")
     for index, address in enumerate(proxies):
         try:
