@@ -84,3 +84,44 @@ def test_the_web_section_is_validated_at_load() -> None:
     problems = "\n".join(info.value.problems)
     for expected in ("web.port", "web.idle_timeout", "web.trusted_proxies[0]", "typo"):
         assert expected in problems
+
+
+def test_syncaudit_web_serves_on_loopback_and_stops_on_ctrl_c(config: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    script = Path(sys.executable).with_name("syncaudit")
+    process = subprocess.Popen(
+        [str(script), "--log-format", "json", "web", "--port", "0"],
+        env=dict(os.environ),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        url = ""
+        for line in process.stderr:
+            if '"web.serving"' in line:
+                url = json.loads(line)["url"]
+                break
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(url + "/signin", timeout=10) as response:
+            assert response.status == 200
+            assert "default-src 'none'" in response.headers["content-security-policy"]
+            assert "uvicorn" not in (response.headers.get("server") or "")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(20) == 0
+        rest = process.stderr.read()
+        assert '"web.stopped"' in rest
+        assert "Traceback" not in rest
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()

@@ -181,3 +181,10 @@ def test_no_page_holds_an_untranslated_string(world: App, pages: dict[str, TestC
         )
         assert wrong.status_code == 401
         assert not _bare_and_fenced(wrong.text)[0]
+
+
+def test_templates_styles_and_catalog_ship_inside_the_package() -> None:
+    # Read from the package directory at run time: the wheel includes them (hatchling ships every
+    # file under src/syncaudit), and so does the editable install.
+    for part in ("templates/base.html", "static/console.css", "locale/fi/LC_MESSAGES/messages.po"):
+        assert (PACKAGE / part).is_file(), part

@@ -73,6 +73,8 @@ class ConsoleServer:
         log.info("web.serving", url=self.url)
         try:
             self.server.run(sockets=[self.sock])
+        except KeyboardInterrupt:  # uvicorn shut down gracefully, then re-raised Ctrl-C
+            pass
         finally:
             self.sock.close()
             log.info("web.stopped")
