@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from syncaudit import audit
 from syncaudit.erasure.deadlines import statutory_deadline
 from syncaudit.erasure.states import TaskState
-from syncaudit.models import AuditEntry, Resurrection
+from syncaudit.models import AuditEntry, ErasureRequest, Resurrection
 from syncaudit.web.i18n import N_
 
 if TYPE_CHECKING:
@@ -234,13 +234,17 @@ def chain_status(app: App) -> dict[str, Any]:
 
 
 def subject(app: App, email: str) -> dict[str, Any]:
-    """Where a person appears (App.subject) plus the requests that name them."""
-    from syncaudit.rights.requests import list_all
-
+    """Where a person appears (App.subject) plus the requests that name them (id, kind, state;
+    read by pseudonym, so a register with many requests is not listed whole)."""
     view = app.subject(email)
     _normalized, pseudonym = app.pseudonym_of(email)
-    short = app.pseudo.short(pseudonym)
-    view["requests"] = [r for r in list_all(app) if r["subject"] == short]
+    with app.db.session() as s:
+        rows = s.execute(
+            select(ErasureRequest.id, ErasureRequest.kind, ErasureRequest.state)
+            .where(ErasureRequest.pseudonym == pseudonym)
+            .order_by(ErasureRequest.received_at)
+        ).all()
+    view["requests"] = [{"id": i, "kind": k, "state": st} for i, k, st in rows]
     return view
 
 
