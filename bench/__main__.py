@@ -26,6 +26,7 @@ MODULES = (
     "bench_accounting",
     "bench_erasure",
     "bench_reports",
+    "bench_web",
 )
 
 

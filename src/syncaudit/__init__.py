@@ -12,7 +12,8 @@ Where things are (a newcomer finds each by its folder name):
     reports/                         monthly compliance, transfers, record of processing
     app.py                           App(Context): the composition root front ends call
     service/                         the daemon: scheduler, erasure loop, periodic ticks, notify
-    cli/                             the command line; testing/: fakes and the contract suite
+    cli/ web/                        the command line and the owner's web console
+    testing/                         fakes and the connector contract suite for tests
 
 Layers, lowest first. A module imports only from its own layer or a lower one, and no import
 (top-level, inside a function, or under TYPE_CHECKING) closes a cycle; tests/unit/test_layers.py
@@ -28,7 +29,8 @@ prefix wins (so `rights.settings`, read by config, is in layer 1 although rights
   L5  reports         reports
   L6  composition     app
   L7  daemon          service starter demo testing
-  L8  front ends      cli
+  L8  front ends      cli web
+  L1  storage         web.settings
 
 Connectors (connectors/) import layer 0 only, and never one another.
 """

@@ -19,6 +19,7 @@ from syncaudit.errors import ConfigError
 from syncaudit.identity import MIN_KEY_BYTES, key_from_text
 from syncaudit.reports.settings import ReportsSettings, parse_reports
 from syncaudit.rights.settings import RetentionSettings, parse_retention
+from syncaudit.web.settings import WebSettings, parse_web
 
 CONFIG_ENV = "SYNCAUDIT_CONFIG"
 DEFAULT_KEY_ENV = "SYNCAUDIT_PSEUDONYM_KEY"
@@ -106,6 +107,7 @@ class Settings:
     service: ServiceSettings = field(default_factory=ServiceSettings)
     controller: ControllerSettings = field(default_factory=ControllerSettings)
     systems: tuple[SystemConfig, ...] = ()
+    web: WebSettings = field(default_factory=WebSettings)
     # Parsed by their areas' own modules (syncaudit.rights.settings, syncaudit.reports.settings).
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     reports: ReportsSettings = field(default_factory=ReportsSettings)
@@ -150,6 +152,7 @@ _TOP_KEYS = {
     "reports",
     "retention",
     "activities",
+    "web",
 }
 
 
@@ -178,6 +181,7 @@ def parse_config(
     systems = _systems(raw.get("systems", []), env, problems)
     retention = parse_retention(raw, env, problems)
     reports = parse_reports(raw, env, problems)
+    web = parse_web(raw, env, problems, parse_duration)
     if problems:
         raise ConfigError(problems, source=str(source) if source else "configuration")
     return Settings(
@@ -191,6 +195,7 @@ def parse_config(
         systems=tuple(systems),
         retention=retention,
         reports=reports,
+        web=web,
         raw=raw,
     )
 

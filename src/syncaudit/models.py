@@ -235,3 +235,38 @@ class CoachingSummary(Base):
     listed_at: Mapped[datetime | None]  # first found past its limit (the dry run)
     deleted_at: Mapped[datetime | None]  # permanently deleted by syncaudit
     gone_at: Mapped[datetime | None]  # no longer in the folder (moved or deleted by hand)
+
+
+class WebUser(Base):
+    """An operator account of the web console. Operators are not data subjects: the name is
+    shown in the audit log as it is (it may not contain '@', so it cannot be an address)."""
+
+    __tablename__ = "web_users"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))  # argon2id, with its parameters
+    language: Mapped[str | None] = mapped_column(String(8))  # the console language chosen
+    created_at: Mapped[datetime]
+    password_changed_at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A signed-in browser. Only the token's SHA-256 is stored: a copy of the database does
+    not sign anyone in."""
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))  # the form token of this session
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class WebThrottle(Base):
+    """Failed sign-ins per account name (known or not), so guessing is slowed down."""
+
+    __tablename__ = "web_signin_throttle"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the folded name
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]

@@ -117,7 +117,17 @@ def test_init_writes_config_and_private_key_file(tmp_path: Path) -> None:
     assert again.exit_code == 2
 
 
-HEAVY = ("msgraph", "azure", "kiota", "sqlalchemy", "mailchimp_marketing")
+HEAVY = (
+    "msgraph",
+    "azure",
+    "kiota",
+    "sqlalchemy",
+    "mailchimp_marketing",
+    "starlette",
+    "uvicorn",
+    "argon2",
+    "jinja2",
+)
 PROBE = """
 import sys
 sys.argv = {argv!r}

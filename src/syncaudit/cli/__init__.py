@@ -5,6 +5,7 @@
     cli/erasure.py   erasure show|confirm|retry        cli/audit.py    audit verify
     cli/rights.py    access, object, requests, retention ...
     cli/reports.py   report monthly|transfers|ropa     cli/service.py  run, status, tombstones
+    cli/web.py       web, user add|list|remove|passwd  (the owner's console: syncaudit.web)
 
 Exit codes: 0 ok, 1 operational failure, 2 usage or configuration error.
 """
@@ -15,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from syncaudit.cli import audit, core, erasure, reports, rights, service
+from syncaudit.cli import audit, core, erasure, reports, rights, service, web
 from syncaudit.cli._shared import OPTS, ConfigOpt
 
 app = typer.Typer(
@@ -43,7 +44,7 @@ def main_options(
 app.add_typer(core.app)
 app.add_typer(erasure.erasure_app, name="erasure")
 app.add_typer(audit.audit_app, name="audit")
-for area in (service, reports, rights):
+for area in (service, reports, rights, web):
     app.add_typer(area.app)
 
 

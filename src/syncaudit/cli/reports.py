@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -87,11 +86,7 @@ def transfers(
     """Third-country transfers per system: country, safeguard, people affected; flags gaps."""
 
     with guarded(), opened_app() as application:
-        from syncaudit.reports.transfers import build_transfers
-
-        report = _write_static(
-            application, "transfers", build_transfers, lang=lang, fmt=fmt, output=output
-        )
+        report = _write_static(application, "transfers", lang=lang, fmt=fmt, output=output)
         flagged = report["totals"]["systems_flagged"]
         _done(
             report["_target"],
@@ -112,9 +107,7 @@ def ropa(
     """The record of processing activities under GDPR Article 30(1), from the configuration."""
 
     with guarded(), opened_app() as application:
-        from syncaudit.reports.ropa import build_ropa
-
-        report = _write_static(application, "ropa", build_ropa, lang=lang, fmt=fmt, output=output)
+        report = _write_static(application, "ropa", lang=lang, fmt=fmt, output=output)
         _done(
             report["_target"],
             json_out,
@@ -128,23 +121,17 @@ def ropa(
 
 
 def _write_static(
-    application: App,
-    kind: str,
-    build: Callable[..., dict[str, Any]],
-    *,
-    lang: str | None,
-    fmt: str,
-    output: str | None,
+    application: App, kind: str, *, lang: str | None, fmt: str, output: str | None
 ) -> dict[str, Any]:
     """Build, render and deliver a report that has no period (transfers, ROPA); the returned
     report carries where it went (`_target`) and its language (`_lang`)."""
-    from syncaudit.reports.render import render
+    from syncaudit.reports.static import issue_static
 
     language = _language(application, lang, fmt)
-    report = build(application, lang=language)
-    target = _target(application, output, f"syncaudit-{kind}-{report['as_of']}-{language}.{fmt}")
-    _deliver(target, render(kind, report, fmt))
-    return {**report, "_target": target, "_lang": language}
+    issued = issue_static(application, kind, lang=language, fmt=fmt)
+    target = _target(application, output, issued.filename)
+    _deliver(target, issued.content)
+    return {**issued.report, "_target": target, "_lang": language}
 
 
 def _language(application: App, lang: str | None, fmt: str) -> str:

@@ -31,7 +31,12 @@ def run(
     with guarded(), opened_app(log_level="info") as application:
         from syncaudit.service import Service
 
-        summary = Service(application).run(once=once, grace=grace)
+        companions = []
+        if application.settings.web.enabled and not once:
+            from syncaudit.web.server import companion
+
+            companions.append(companion(application.settings, application.clock))
+        summary = Service(application).run(once=once, grace=grace, companions=companions)
         if not once:
             return
         if json_out:

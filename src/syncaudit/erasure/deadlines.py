@@ -1,8 +1,15 @@
-"""The deadline watch: warnings at half and three quarters of the deadline, a breach after it."""
+"""The deadline watch: warnings at half and three quarters of the deadline, a breach after it.
+
+Two clocks run for every request: the owner's promise (`ErasureRequest.deadline`, 48 hours by
+default, watched here) and the statutory one of GDPR Art. 12(3), `statutory_deadline`.
+"""
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import select
@@ -14,6 +21,30 @@ from syncaudit.erasure.states import OPEN_REQUEST_STATES, RequestState
 from syncaudit.models import ErasureRequest
 
 log = structlog.get_logger("syncaudit.deadlines")
+STATUTORY_MONTHS = 1  # Art. 12(3): "within one month of receipt of the request"
+EXTENSION_MONTHS = 2  # "may be extended by two further months where necessary", once
+
+
+def statutory_deadline(
+    received_at: datetime, timezone: str = "Europe/Helsinki", *, extended: bool = False
+) -> datetime:
+    """The last moment of the answer under Art. 12(3): one *calendar* month from receipt.
+
+    As in the EU rule on periods (Regulation 1182/71, Art. 3(2)(c)), the period ends at the end of
+    the day of the last month with the same date as the day of receipt, or of that month's last
+    day when it has no such date (31 January -> 28/29 February); `extended` adds the two further
+    months. Dates are local to `timezone`. A deadline on a weekend or holiday is not moved to the
+    next working day: the earlier date is the safe one to warn about.
+    """
+    zone = ZoneInfo(timezone)
+    local = received_at.astimezone(zone)
+    months = STATUTORY_MONTHS + (EXTENSION_MONTHS if extended else 0)
+    index = local.month - 1 + months
+    year, month = local.year + index // 12, index % 12 + 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    next_day = datetime.combine(local.date().replace(year=year, month=month, day=day), time())
+    end = next_day.replace(tzinfo=zone) + timedelta(days=1)  # midnight after the last day
+    return end.astimezone(UTC) - timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, kw_only=True)

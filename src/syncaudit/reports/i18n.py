@@ -38,11 +38,15 @@ def catalog_path(lang: str) -> Path:
 @functools.cache
 def translations(lang: str) -> gettext.NullTranslations:
     """The language's catalog; English (the source) and a missing file fall back to identity."""
+    return load_catalog(catalog_path(check_language(lang)), lang)
+
+
+def load_catalog(path: Path, lang: str) -> gettext.NullTranslations:
+    """A .po file compiled in memory (the web console's catalog is read the same way)."""
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
     from babel.support import Translations
 
-    path = catalog_path(check_language(lang))
     if not path.is_file():
         return gettext.NullTranslations()
     with path.open("rb") as handle:

@@ -19,12 +19,13 @@ PostgreSQL instances share the queue (SKIP LOCKED) and the jobs (an advisory loc
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import structlog
 from sqlalchemy import update
@@ -74,8 +75,15 @@ class Service:
         self.stop.set()
         self.wake.set()
 
-    def run(self, *, once: bool = False, grace: float = DEFAULT_GRACE) -> RunSummary:
-        """Run until stopped (or, with `once`, until every due job ran once)."""
+    def run(
+        self,
+        *,
+        once: bool = False,
+        grace: float = DEFAULT_GRACE,
+        companions: Sequence[Callable[[threading.Event], None]] = (),
+    ) -> RunSummary:
+        """Run until stopped (or, with `once`, until every due job ran once). `companions` run
+        in their own threads beside the jobs until the stop event is set (the web console)."""
         notifier, owned = build_notifier(self.app)
         summary = RunSummary()
         try:
@@ -99,7 +107,8 @@ class Service:
                     if once:
                         self._supervise([lambda: self._once(summary)], grace)
                     else:
-                        self._supervise([self.scheduler.loop, self.erasure.loop], grace)
+                        extra = [functools.partial(c, self.stop) for c in companions]
+                        self._supervise([self.scheduler.loop, self.erasure.loop, *extra], grace)
         finally:
             if owned is not None:
                 owned.close()
