@@ -24,7 +24,7 @@ CSV_FIELDS = (
     "postcode",
     "city",
     "country",
-)  # the keys of csv_columns; csvfile.ALIASES has built-in headers for each
+)  # the keys of csv_columns; headers.FIELDS has word rules for each
 MIN_RETENTION_YEARS = 6  # Accounting Act 2:10 § for vouchers; more is allowed, less is not
 
 
