@@ -23,8 +23,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from syncaudit import hetu
 from syncaudit.errors import InputFileError
-from syncaudit_accounting import hetu
 
 REQUIRED = ("invoice_number", "invoice_date")
 EMAIL_FIELDS = ("buyer_email", "recipient_email")

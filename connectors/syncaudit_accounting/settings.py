@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from syncaudit.bookkeeping import DEFAULT_YEARS, parse_year_end
 from syncaudit.contract import SettingsReader
-from syncaudit_accounting.retention import DEFAULT_YEARS, parse_year_end
 
 KIND = "accounting_export"
 CSV_FIELDS = (
