@@ -168,27 +168,26 @@ class LedgerReader:
                     rnd = replace(rnd, phase=rnd.phase + 1, page=0, total=None)
             else:
                 listing = self._listings[rnd.phase]
-                page = self._list_page(listing, rnd.page, rnd.since)
-                rows = [r for r in page.get("results") or [] if isinstance(r, Mapping)]
-                total = int((page.get("meta") or {}).get("totalCount") or 0)
-                yield from self._page(listing, rows, skip, work)
-                log.info(
-                    "procountor.page",
-                    listing=listing.name,
-                    page=rnd.page,
-                    results=len(rows),
-                    total=total,
-                )
+                fetched = self._fetch(listing, rnd.page, rnd.since, skip)
                 pages += 1
-                if pages > 3 * (total // self._page_size + 1) + 10:
+                if pages > 3 * (fetched.total // self._page_size + 1) + 10:
                     raise TransientError(f"procountor {listing.name} kept changing while read")
-                nxt = advance(rnd.page, len(rows), total, rnd.total, self._page_size)
+                nxt = advance(rnd.page, fetched.rows, fetched.total, rnd.total, self._page_size)
                 if nxt is None:
                     pages = 0
                     rnd = replace(rnd, phase=rnd.phase + 1, page=0, total=None)
                 else:
-                    rnd = replace(rnd, page=nxt, total=total)
-            rnd = replace(rnd, seen=dict(work.seen), latest=dict(work.latest), stale=work.stale_ids)
+                    rnd = replace(rnd, page=nxt, total=fetched.total)
+                yield from self._page(listing, fetched, work)
+                log.info(
+                    "procountor.page",
+                    listing=listing.name,
+                    page=fetched.page,
+                    results=fetched.rows,
+                    total=fetched.total,
+                )
+            # The round only carries work's state into the checkpoint text, dumped at once.
+            rnd = replace(rnd, seen=work.seen, latest=work.latest, stale=work.stale_ids)
             if rnd.phase <= len(self._listings):
                 yield Checkpoint(stream=STREAM, cursor=replace(base, round=rnd).dumps())
         final = LedgerCursor(
@@ -205,28 +204,30 @@ class LedgerReader:
         )
         yield Checkpoint(stream=STREAM, cursor=final.dumps(), round_complete=rnd.full)
 
-    def _page(
-        self,
-        listing: Listing,
-        rows: list[Mapping[str, Any]],
-        skip: Mapping[str, str],
-        work: _Work,
-    ) -> Iterator[ItemUpsert]:
+    def _fetch(
+        self, listing: Listing, page: int, since: datetime | None, skip: Mapping[str, str]
+    ) -> _Fetched:
+        """One page of a listing and the records it names, minus those unchanged since the
+        previous round (boundary de-duplication)."""
+        body = self._list_page(listing, page, since)
+        rows = [r for r in body.get("results") or [] if isinstance(r, Mapping)]
         versions: dict[str, str] = {}
         for row in rows:
             record_id, version = row.get("id"), str(row.get("version") or "")
             if record_id is None:
                 continue
-            key = key_of(listing.kind, record_id)
-            if version and skip.get(key) == version:
+            if version and skip.get(key_of(listing.kind, record_id)) == version:
                 continue  # yielded by the previous round, unchanged since (lag window)
             versions[str(record_id)] = version
-        if not versions:
-            return
-        for record in self._details(listing.kind, list(versions)):
+        records = self._details(listing.kind, list(versions)) if versions else []
+        total = int((body.get("meta") or {}).get("totalCount") or 0)
+        return _Fetched(page=page, rows=len(rows), total=total, versions=versions, records=records)
+
+    def _page(self, listing: Listing, fetched: _Fetched, work: _Work) -> Iterator[ItemUpsert]:
+        for record in fetched.records:
             record_id = str(record.get("id"))
             upsert = self._upsert(listing.kind, record, work)
-            work.note(key_of(listing.kind, record_id), versions.get(record_id))
+            work.note(key_of(listing.kind, record_id), fetched.versions.get(record_id))
             if upsert is not None:
                 yield upsert
 
@@ -252,6 +253,15 @@ class LedgerReader:
                     yield upsert
         work.stale.difference_update(batch)
         log.info("procountor.partners_refreshed", partners=len(batch))
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    page: int
+    rows: int  # results on the page, skipped ones included (for paging)
+    total: int  # totalCount
+    versions: Mapping[str, str]  # id -> listed version, of the records fetched
+    records: list[Mapping[str, Any]]
 
 
 class _Work:

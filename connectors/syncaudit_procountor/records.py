@@ -32,16 +32,23 @@ class Hold:
 
     financial_year_end: str
     years: int
-    _known: dict[date, date] = field(default_factory=dict, compare=False, repr=False)
+    _known: dict[date, tuple[date, str, datetime]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def until(self, issued: date) -> date:
-        end = self._known.get(issued)
-        if end is None:
+        return self.day(issued)[0]
+
+    def day(self, issued: date) -> tuple[date, str, datetime]:
+        """(retained until, ISO date, midnight UTC) of an invoice date."""
+        known = self._known.get(issued)
+        if known is None:
             end = retention_end(
                 issued, financial_year_end=self.financial_year_end, years=self.years
             )
-            self._known[issued] = end
-        return end
+            midnight = datetime(issued.year, issued.month, issued.day, tzinfo=UTC)
+            known = self._known[issued] = (end, issued.isoformat(), midnight)
+        return known
 
 
 @dataclass
@@ -68,12 +75,15 @@ def kind_and_id(ext: str) -> tuple[str, str]:
 def suspect(*values: Any) -> bool:
     """Whether any value may hold an identity code: one scan of them all, so a record without
     one (the common case) is not scanned field by field."""
-    blob = "\x00".join(
-        v if isinstance(v, str) else "\x00".join(map(str, v)) if isinstance(v, list) else str(v)
-        for v in values
-        if v is not None
-    )
-    return bool(blob) and bool(hetu.find(blob, strict=False))
+    parts: list[str] = []
+    for value in values:
+        if isinstance(value, str):
+            parts.append(value)
+        elif isinstance(value, list):
+            parts.extend(map(str, value))
+        elif value is not None:
+            parts.append(str(value))
+    return bool(parts) and bool(hetu.find("\x00".join(parts), strict=False))
 
 
 def _text(value: Any, counts: Scrubbed, scan: bool = True) -> str | None:
@@ -167,39 +177,45 @@ def invoice_upsert(
     issued: date | None = None,
 ) -> ItemUpsert | None:
     issued = issued or invoice_day(invoice)
-    if issued is None or invoice.get("id") is None:
+    record_id = invoice.get("id")
+    if issued is None or record_id is None:
         return None
     party = invoice.get("counterParty") or {}
+    number, identifier = party.get("customerNumber"), party.get("identifier")
     scan = suspect(
         party.get("email"),
         party.get("contactPersonName"),
         (party.get("counterPartyAddress") or {}).get("name"),
-        party.get("customerNumber"),
-        party.get("identifier"),
+        number,
+        identifier,
         party.get("bccAddresses"),
     )
     people = list(invoice_people(invoice, counts, scan))
     if not people:
         return None
-    locator = invoice_locator(invoice, issued)
-    details = {"invoice": locator["invoice"], "status": str(invoice.get("status") or "")}
-    number = _id_value(party.get("customerNumber"), counts, scan)
+    until, day, midnight = hold.day(issued)
+    shown = str(invoice.get("invoiceNumber") or record_id)
+    details = {"invoice": shown, "status": str(invoice.get("status") or "")}
+    number = _id_value(number, counts, scan)
     if number:
         details["customer_number"] = number
-    company = business_id(party.get("identifier"), counts, scan)
+    company = business_id(identifier, counts, scan)
     if company:
         details["business_id"] = company
-    when = datetime(issued.year, issued.month, issued.day, tzinfo=UTC)
     observations = _unique(
-        Observation(kind=kind, email=email, name=name, role=role, when=when, details=details)
-        for kind, email, name, role in people
+        [
+            Observation(
+                kind=kind, email=email, name=name, role=role, when=midnight, details=details
+            )
+            for kind, email, name, role in people
+        ]
     )
     return ItemUpsert(
         stream=STREAM,
-        external_id=external_id(INVOICE, invoice["id"]),
+        external_id=f"{INVOICE}:{record_id}",
         observations=observations,
-        locator=locator,
-        legal_hold_until=hold.until(issued),
+        locator={"id": str(record_id), "invoice": shown, "date": day},
+        legal_hold_until=until,
         legal_basis=LEGAL_BASIS,
     )
 
@@ -269,8 +285,11 @@ def partner_upsert(
 def _unique(observations: Iterable[Observation]) -> tuple[Observation, ...]:
     """One observation per (kind, address as written, any case); the first with a name wins.
     (The core normalises; this only keeps one item from repeating an address.)"""
+    found = tuple(observations)
+    if len(found) == 1:
+        return found
     out: dict[tuple[RecordKind, str], Observation] = {}
-    for obs in observations:
+    for obs in found:
         key = (obs.kind, (obs.email or "").casefold())
         if key not in out or out[key].name is None:
             out[key] = obs

@@ -275,6 +275,9 @@ class ProcountorSimulator:
         self.token_seconds = token_seconds
         self.max_requests_per_second = max_requests_per_second
         self.latency = 0.0  # real seconds added to every request
+        # Called with (method, path, query) before a request is answered: lets a test change
+        # state at an exact point of a pull, whatever runs ahead on the client.
+        self.on_request: Callable[[str, str, Mapping[str, str]], None] | None = None
         self._lock = threading.RLock()
         self._invoices: dict[int, _Invoice] = {}
         self._partners: dict[int, _Partner] = {}
@@ -621,6 +624,8 @@ class ProcountorSimulator:
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         if self.latency:
             time.sleep(self.latency)
+        if self.on_request is not None:
+            self.on_request(method, path, query)
         fault = self._take_fault(method, path)
         if fault is not None:
             reply = _Reply(fault.status, _Problem(fault.status, "Injected fault").body)

@@ -4,6 +4,7 @@ that expire mid-pull, throttling, rounds resumed after a crash, and partners' ho
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 import pytest
@@ -118,9 +119,16 @@ def test_a_token_near_its_end_is_renewed_before_it_expires(
 ) -> None:
     sim.populate(600, partners=50)
     conn = make_connector()
-    for change in conn.pull({}):
-        if isinstance(change, Checkpoint):
-            clock.advance(1000)  # a slow pull: the hour runs out on the way
+    transport = conn._transport
+    bearer = transport._bearer
+
+    def slowly() -> str:
+        clock.advance(400)  # a slow pull: each request comes 400 s after the last
+        return bearer()
+
+    transport._bearer = slowly  # type: ignore[method-assign]
+    changes = list(conn.pull({}))
+    assert isinstance(changes[-1], Checkpoint) and changes[-1].round_complete
     assert sim.count(status=401) == 0
     assert sim.count(path_prefix="/api/oauth/token") >= 2
 
@@ -169,14 +177,15 @@ def test_records_leaving_a_listing_mid_round_make_the_reader_step_back(
         sim.add_invoice(email=f"p{n}@x.example", name=f"P {n}", day=date(2025, 3, 1))
         for n in range(10)
     ]
-    deleted = False
-    seen = set()
-    for change in make_connector(page_size=3).pull({}):
-        if isinstance(change, Checkpoint) and not deleted:
-            deleted = True  # page 0 (ids 0-2) read; two of them are deleted as drafts
-            sim.delete_invoice(ids[0])
+
+    def delete_drafts(method: str, path: str, query: Mapping[str, str]) -> None:
+        if path == "/api/invoices" and query.get("page") == "1":  # page 0 (ids 0-2) was read
+            sim.on_request = None
+            sim.delete_invoice(ids[0])  # two of them are deleted as drafts
             sim.delete_invoice(ids[1])
-        seen |= set(upserts([change]))
+
+    sim.on_request = delete_drafts
+    seen = set(upserts(make_connector(page_size=3).pull({})))
     assert {f"invoice:{i}" for i in ids[2:]} <= seen
     pages = [e.param("page") for e in lists(sim) if e.path == "/api/invoices"]
     assert pages[:3] == ["0", "1", "0"]  # totalCount fell by 2: one page back
