@@ -14,8 +14,8 @@ Rules (tested in tests/connectors/procountor/test_cursor.py):
   hold is the retention end of that invoice (see records.py).
 - `round`: the round in progress, written at every checkpoint so a crash resumes where it
   stopped: which listing (`phase`), `page`, the `total` the last page reported, the round's own
-  `seen` and `latest`, and `stale` — partners whose hold grew in this round and that have not
-  been re-read yet.
+  `seen` and `latest`, and `stale` — in an incremental round, partners whose hold grew and that
+  have not been re-read yet (a full round lists every partner after the invoices anyway).
 
 Times are UTC. `versionStartDate` is sent without a zone, in UTC: if Procountor read it as
 Finnish local time it would start two or three hours earlier, which only re-reads more.
