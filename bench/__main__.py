@@ -24,6 +24,7 @@ MODULES = (
     "bench_msgraph",
     "bench_mailchimp",
     "bench_accounting",
+    "bench_procountor",
     "bench_erasure",
     "bench_reports",
     "bench_web",

@@ -64,7 +64,7 @@ def run(requests: int = 300, people: int = 2000, runs: int = 15) -> list[Row]:
     from starlette.testclient import TestClient
 
     from syncaudit.rights.requests import list_all
-    from syncaudit.status import collect
+    from syncaudit.service.status import collect
     from syncaudit.web import accounts
     from syncaudit.web.app import create_app
     from syncaudit.web.views import chain_status

@@ -11,7 +11,8 @@ Pull — one stream per file, cursor = the file's SHA-256:
   `missing:<sha>`; if the file comes back it is read again.
 
 Erasure never touches the files: erase() answers RETAINED with the basis and the end date while
-the retention runs, and AWAITING_MANUAL after it (the firm must delete at source; see notice.py).
+the retention runs, and AWAITING_MANUAL after it (the firm must delete at source; see
+syncaudit.bookkeeping_notice).
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from typing import Any
 
 import structlog
 
+from syncaudit.bookkeeping import (
+    LEGAL_BASIS,
+    invoice_date,
+    invoice_number,
+    retention_end,
+    under_hold,
+)
 from syncaudit.clock import Clock
 from syncaudit.contract import (
     Action,
@@ -51,8 +59,7 @@ from syncaudit_accounting.files import (
     read_invoices,
 )
 from syncaudit_accounting.model import Invoice
-from syncaudit_accounting.refs import invoice_date, invoice_number, kind_of, locator, make_ref
-from syncaudit_accounting.retention import LEGAL_BASIS, retention_end, under_hold
+from syncaudit_accounting.refs import kind_of, locator, make_ref
 from syncaudit_accounting.settings import CAPABILITIES, KIND, AccountingSettings
 
 log = structlog.get_logger(__name__)
@@ -330,9 +337,10 @@ class AccountingExportConnector:
         return remaining
 
     def deletion_notice(self, refs: Sequence[RecordRef], lang: str, *, sender: str = "") -> str:
-        """The Art. 19 notice for these invoices (see notice.py), with this system's retention
-        rules; the service puts it in the manual task opened when a legal hold ends."""
-        from syncaudit_accounting.notice import source_deletion_notice
+        """The Art. 19 notice for these invoices (syncaudit.bookkeeping_notice), with this
+        system's retention rules; the service puts it in the manual task opened when a legal
+        hold ends."""
+        from syncaudit.bookkeeping_notice import source_deletion_notice
 
         return source_deletion_notice(
             refs,

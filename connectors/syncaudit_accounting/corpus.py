@@ -26,9 +26,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from syncaudit import hetu
 from syncaudit.contract import RecordKind
 from syncaudit.identity import try_normalize_email
-from syncaudit_accounting import hetu
 from syncaudit_accounting.model import BUYER, DELIVERY, RECIPIENT
 
 FIRST_NAMES = (

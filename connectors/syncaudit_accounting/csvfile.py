@@ -11,8 +11,8 @@ Encoding — decided from byte statistics gathered while the file is hashed:
    mixing valid UTF-8 letters with invalid bytes (two encodings spliced together).
 
 Delimiter: `;` `,` or tab, counted on the header line (ties go to `;`, the Finnish default,
-because the decimal separator is a comma). Headers are matched through Finnish and English
-aliases plus the operator's `csv_columns`. Dates `dd.mm.yyyy`, `d.m.yyyy`, ISO or `yyyymmdd`.
+because the decimal separator is a comma). Headers are matched by their words (`headers`), the
+operator's `csv_columns` first. Dates `dd.mm.yyyy`, `d.m.yyyy`, ISO or `yyyymmdd`.
 Identity-code columns (henkilötunnus, Y-tunnus, identifier) are never mapped, so never read.
 """
 
@@ -22,12 +22,12 @@ import codecs
 import csv
 import io
 import re
-import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO
 
 from syncaudit.errors import InputFileError
+from syncaudit_accounting.headers import map_columns
 from syncaudit_accounting.model import (
     BUYER,
     RECIPIENT,
@@ -42,31 +42,6 @@ _C1 = bytes(range(0x80, 0xA0))
 _HIGH = bytes(range(0x80, 0x100))
 _CP1252_UNDEFINED = b"\x81\x8d\x8f\x90\x9d"
 _UTF8_LETTER = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}")
-
-EMAIL_FIELDS = ("buyer_email", "recipient_email")
-ALIASES: dict[str, tuple[str, ...]] = {  # keys: CSV_FIELDS
-    "invoice_number": ("invoice number", "invoice no", "invoice", "invoice id", "number",
-                       "laskunumero", "laskun numero", "lasku nro", "laskunro", "lasku", "numero"),
-    "invoice_date": ("invoice date", "date", "laskupäivä", "laskun päivämäärä", "laskun päiväys",
-                     "laskutuspäivä", "päivämäärä", "päiväys", "pvm", "laskun pvm"),
-    "buyer_name": ("buyer name", "buyer", "customer", "customer name", "counterparty", "name",
-                   "asiakas", "asiakkaan nimi", "ostaja", "ostajan nimi", "vastapuoli", "nimi"),
-    "buyer_email": ("buyer email", "email", "e mail", "email address", "customer email",
-                    "sähköposti", "sähköpostiosoite", "asiakkaan sähköposti", "ostajan sähköposti",
-                    "s posti", "sposti"),
-    "contact_person": ("contact person", "contact", "contact name", "yhteyshenkilö",
-                       "yhteyshenkilön nimi"),
-    "recipient_name": ("invoice recipient", "recipient", "recipient name", "laskun vastaanottaja",
-                       "vastaanottaja"),
-    "recipient_email": ("recipient email", "invoice recipient email", "invoice email",
-                        "billing email", "laskutussähköposti", "laskun vastaanottajan sähköposti",
-                        "vastaanottajan sähköposti"),
-    "address": ("address", "billing address", "laskutusosoite", "osoite"),
-    "street": ("street", "street address", "katuosoite", "lähiosoite"),
-    "postcode": ("postcode", "postal code", "post code", "zip", "zip code", "postinumero"),
-    "city": ("city", "town", "postitoimipaikka", "kaupunki", "paikkakunta"),
-    "country": ("country", "maa"),
-}  # fmt: skip
 
 
 @dataclass
@@ -120,30 +95,6 @@ class ByteStats:
         return "iso-8859-15"
 
 
-def normalise_header(text: str) -> str:
-    text = unicodedata.normalize("NFC", text).replace("\ufeff", "").casefold()
-    text = re.sub(r"[_\-.:/()*]+", " ", text)
-    return " ".join(text.split())
-
-
-def map_columns(header: list[str], overrides: Mapping[str, str]) -> dict[str, int]:
-    """field -> column index. The operator's csv_columns win over the built-in aliases."""
-    wanted: dict[str, str] = {}
-    for name, aliases in ALIASES.items():
-        for alias in aliases:
-            wanted.setdefault(alias, name)
-    for name, header_text in overrides.items():
-        wanted[normalise_header(header_text)] = name
-    found: dict[str, int] = {}
-    override_names = {normalise_header(h) for h in overrides.values()}
-    for index, cell in enumerate(header):
-        key = normalise_header(cell)
-        field_name = wanted.get(key)
-        if field_name is not None and (field_name not in found or key in override_names):
-            found[field_name] = index
-    return found
-
-
 def sniff_delimiter(line: str) -> str:
     counts = {d: _count_outside_quotes(line, d) for d in (";", ",", "\t")}
     best = max(counts.values())
@@ -177,8 +128,7 @@ def _rows(text: IO[str], file: str, encoding: str, columns: Mapping[str, str]) -
     reader = csv.reader(_chain(header_line, lines), delimiter=delimiter)
     try:
         header = next(reader)
-        index = map_columns(header, columns)
-        _require(index, file)
+        index = map_columns(header, columns, file=file)
         for row in reader:
             if not any(cell.strip() for cell in row):
                 continue
@@ -187,18 +137,6 @@ def _rows(text: IO[str], file: str, encoding: str, columns: Mapping[str, str]) -
         raise InputFileError(file, f"CSV error: {exc}", where=f"line {reader.line_num}") from None
     except UnicodeDecodeError:
         raise InputFileError(file, f"not decodable as {encoding}") from None
-
-
-def _require(index: Mapping[str, int], file: str) -> None:
-    missing = [f for f in ("invoice_number", "invoice_date") if f not in index]
-    if not any(f in index for f in EMAIL_FIELDS):
-        missing.append("buyer_email or recipient_email")
-    if missing:
-        raise InputFileError(
-            file,
-            f"no column for {', '.join(missing)} (map the header with csv_columns)",
-            where="line 1",
-        )
 
 
 def _invoice(row: list[str], index: Mapping[str, int], file: str, line: int) -> Invoice:

@@ -16,8 +16,8 @@ from typing import IO
 
 import structlog
 
+from syncaudit import hetu
 from syncaudit.errors import InputFileError
-from syncaudit_accounting import hetu
 from syncaudit_accounting.csvfile import ByteStats, read_csv
 from syncaudit_accounting.finvoice import read_finvoice
 from syncaudit_accounting.model import Invoice

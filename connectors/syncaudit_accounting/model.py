@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from syncaudit_accounting import hetu
+from syncaudit import hetu
 
 BUYER = "buyer"
 RECIPIENT = "invoice_recipient"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from syncaudit.contract import RecordKind, RecordRef
 from syncaudit_accounting.files import ExportFile
 from syncaudit_accounting.model import BUYER, Invoice, Party
@@ -27,17 +25,3 @@ def make_ref(system: str, export: ExportFile, invoice: Invoice, kind: RecordKind
         locator=locator(export, invoice),
         label=f"invoice {invoice.number}",
     )
-
-
-def invoice_date(ref: RecordRef) -> date | None:
-    """From the locator, else from the item id `number@YYYY-MM-DD`; None if neither says."""
-    for text in (ref.locator.get("date", ""), ref.external_id.rpartition("@")[2]):
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            continue
-    return None
-
-
-def invoice_number(ref: RecordRef) -> str:
-    return ref.locator.get("invoice") or ref.external_id.rpartition("@")[0] or ref.external_id

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from syncaudit.bookkeeping import DEFAULT_YEARS, parse_year_end
 from syncaudit.contract import Capability, SettingsReader
-from syncaudit_accounting.retention import DEFAULT_YEARS, parse_year_end
 
 # What a connector of this kind can do (declared, so it is known without building one).
 CAPABILITIES = frozenset({Capability.PULL, Capability.LEGAL_HOLD, Capability.EXPORT})
@@ -27,7 +27,7 @@ CSV_FIELDS = (
     "postcode",
     "city",
     "country",
-)  # the keys of csv_columns; csvfile.ALIASES has built-in headers for each
+)  # the keys of csv_columns; headers.FIELDS has word rules for each
 MIN_RETENTION_YEARS = 6  # Accounting Act 2:10 § for vouchers; more is allowed, less is not
 
 

@@ -3,7 +3,8 @@
 Where things are (a newcomer finds each by its folder name):
 
     contract.py errors.py clock.py   the plugin API: all that connectors/ may import from the
-    identity.py retry.py regions.py  core (with sysdeps.py, the OS packages the product needs)
+    identity.py retry.py regions.py  core (with sysdeps.py, the OS packages the product needs,
+    hetu.py bookkeeping*.py          and the one HETU check and voucher retention rule)
     config.py db.py models.py        settings, storage, the evidence chain (audit.py), the
     migrations/ audit.py context.py  Context every area works on (context.py)
     index/ sync.py                   the subject index (writer, look-ups) and the sync runner
@@ -21,6 +22,7 @@ reads this table and checks both. Names are module prefixes under `syncaudit`; t
 prefix wins (so `rights.settings`, read by config, is in layer 1 although rights/ is in 4).
 
   L0  plugin API      contract errors clock identity retry regions sysdeps
+  L0  plugin API      hetu bookkeeping bookkeeping_notice
   L1  storage         config db models migrations registry audit _audit_range context logging
   L1  storage         rights.settings reports.settings
   L2  index and sync  index sync

@@ -76,6 +76,7 @@ class RecordKind(enum.StrEnum):
     AUDIENCE_MEMBER = "audience_member"  # member of a marketing audience (any status)
     INVOICE_BUYER = "invoice_buyer"  # buyer on an invoice (accounting record)
     INVOICE_RECIPIENT = "invoice_recipient"  # invoice recipient / delivery / contact person
+    BUSINESS_PARTNER = "business_partner"  # an entry in an accounting system's partner register
     MANUAL = "manual"  # listed by the operator for a manual system
 
 

@@ -139,7 +139,12 @@ def _workdir(keep: Path | None) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-SYSTEMS = (("outlook", "msgraph"), ("newsletter", "mailchimp"), ("accounting", "accounting_export"))
+SYSTEMS = (
+    ("outlook", "msgraph"),
+    ("newsletter", "mailchimp"),
+    ("accounting", "accounting_export"),
+    ("procountor", "procountor"),
+)
 
 
 def _start_systems(workdir: Path, people: list[DemoPerson]) -> list[tuple[str, DemoSystem]]:

@@ -107,6 +107,7 @@ KINDS: dict[str, dict[str, str]] = {
         "audience_member": "Newsletter audience membership",
         "invoice_buyer": "Invoice (buyer)",
         "invoice_recipient": "Invoice (recipient or contact)",
+        "business_partner": "Partner register of the accounting system (customers, persons)",
         "manual": "Kept by hand",
     },
     "fi": {
@@ -117,6 +118,7 @@ KINDS: dict[str, dict[str, str]] = {
         "audience_member": "Uutiskirjeen tilaajalistan jäsenyys",
         "invoice_buyer": "Lasku (ostaja)",
         "invoice_recipient": "Lasku (vastaanottaja tai yhteyshenkilö)",
+        "business_partner": "Kirjanpidon kumppanirekisteri (asiakkaat, henkilöt)",
         "manual": "Käsin ylläpidetty",
     },
 }

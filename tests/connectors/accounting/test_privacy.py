@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from syncaudit import hetu
 from syncaudit.clock import ManualClock
 from syncaudit.contract import Change
-from syncaudit_accounting import corpus, hetu
+from syncaudit_accounting import corpus
 
 from .conftest import MakeConnector
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
+from syncaudit.bookkeeping import LEGAL_BASIS, retention_end
 from syncaudit.contract import Checkpoint, ItemUpsert, RoundStart
 from syncaudit_accounting import corpus
-from syncaudit_accounting.retention import LEGAL_BASIS, retention_end
 
 from .conftest import MakeConnector
 from .helpers import cursors_of, people_by_item, problems_of

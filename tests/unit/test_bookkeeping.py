@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncaudit_accounting.retention import (
+from syncaudit.bookkeeping import (
     financial_year_end_for,
     parse_year_end,
     retention_end,

@@ -1,4 +1,4 @@
-"""How long an invoice must be kept: pure date arithmetic, no I/O.
+"""How long an invoice must be kept, and the invoice a reference names: pure, no I/O.
 
 Accounting Act (Kirjanpitolaki 1336/1997) ch. 2 § 10: vouchers — a sales invoice is one — are kept
 at least `voucher_retention_years` (6) years from the end of the calendar year in which the
@@ -15,6 +15,8 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date
+
+from syncaudit.contract import RecordRef
 
 LEGAL_BASIS = "Accounting Act 1336/1997 ch. 2 § 10; GDPR Art. 17(3)(b)"
 DEFAULT_YEAR_END = "12-31"
@@ -62,3 +64,17 @@ def retention_end(
 def under_hold(until: date, today: date) -> bool:
     """True while the retention period runs (the end date itself included)."""
     return today <= until
+
+
+def invoice_date(ref: RecordRef) -> date | None:
+    """From the locator, else from the item id `number@YYYY-MM-DD`; None if neither says."""
+    for text in (ref.locator.get("date", ""), ref.external_id.rpartition("@")[2]):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            continue
+    return None
+
+
+def invoice_number(ref: RecordRef) -> str:
+    return ref.locator.get("invoice") or ref.external_id.rpartition("@")[0] or ref.external_id

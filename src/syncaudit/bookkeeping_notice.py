@@ -10,9 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from syncaudit.bookkeeping import (
+    DEFAULT_YEAR_END,
+    DEFAULT_YEARS,
+    invoice_date,
+    invoice_number,
+    retention_end,
+)
 from syncaudit.contract import RecordRef
-from syncaudit_accounting.refs import invoice_date, invoice_number
-from syncaudit_accounting.retention import DEFAULT_YEAR_END, DEFAULT_YEARS, retention_end
 
 
 @dataclass(frozen=True, kw_only=True)

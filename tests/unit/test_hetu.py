@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncaudit_accounting import hetu
+from syncaudit import hetu
 from syncaudit_accounting.corpus import make_hetu
 
 
