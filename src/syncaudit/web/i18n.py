@@ -79,6 +79,7 @@ LABELS: dict[str, str] = {
     "audience_member": N_("newsletter subscriber"),
     "invoice_buyer": N_("invoice buyer"),
     "invoice_recipient": N_("invoice recipient"),
+    "business_partner": N_("accounting partner register entry"),
     # systems' safeguards (regions.safeguard_status)
     "eea": N_("in the EEA"),
     "adequacy": N_("adequacy decision"),
