@@ -241,8 +241,8 @@ def test_the_owners_week_in_a_real_browser(tmp_path: Path) -> None:
         else:
             tasks = page.locator("article.task")
             states = [
-                f"{tasks.nth(i).get_attribute('data-system')}: {tasks.nth(i).get_attribute('class')}"
-                for i in range(tasks.count())
+                f"{task.get_attribute('data-system')}: {task.get_attribute('class')}"
+                for task in tasks.all()
             ]
             pytest.fail(
                 f"the service did not erase the automatic systems {states}: "
