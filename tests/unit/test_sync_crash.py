@@ -24,10 +24,12 @@ def _run(url: str, kill_after: float | None = None) -> bool:
         return b"DONE" in done.stdout
     with subprocess.Popen(
         [sys.executable, str(CHILD), url],
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         env=env,
     ) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == b"READY"
         time.sleep(kill_after)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -55,7 +57,7 @@ def test_sync_killed_mid_stream_then_rerun_matches_uninterrupted(tmp_path: Path)
     crashed = f"sqlite:///{tmp_path / 'crashed.db'}"
     rng = random.Random(7)
     for _ in range(4):
-        _run(crashed, kill_after=rng.uniform(0.8, 1.6))  # start-up is ~0.6 s
+        _run(crashed, kill_after=rng.uniform(0.1, 0.5))  # the pull itself sleeps 0.6 s
     engine = create_engine(crashed)
     with engine.connect() as conn:
         partial = conn.execute(text("SELECT count(*) FROM records")).scalar()
