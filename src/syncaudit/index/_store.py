@@ -95,7 +95,7 @@ class Store:
     def _in(self, column: str, values: Sequence[Any], width: int = 1) -> Iterable[tuple[str, Any]]:
         """`column IN (...)` over SQLite's parameter limit, or one `= ANY(array)` on PostgreSQL."""
         if not self.sqlite:
-            yield f"{column} = ANY(%s)", [list(values)]
+            yield f"{column} = ANY(%b)", [list(values)]  # binary: no per-element quoting
             return
         step = max(1, SQLITE_PARAMS // width - 8)
         for start in range(0, len(values), step):
@@ -145,15 +145,20 @@ class Store:
             return []
         cursor = self.raw.cursor()
         try:
-            if not self.sqlite:
-                columns = list(zip(*rows, strict=True))
+            if not self.sqlite:  # ids from the sequence in one round trip, then one COPY
                 cursor.execute(
-                    "INSERT INTO subjects (pseudonym, email, display_name, first_seen, last_seen)"
-                    " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
-                    " %s::timestamptz[], %s::timestamptz[]) RETURNING id, pseudonym",
-                    [list(c) for c in columns],
+                    "SELECT nextval(pg_get_serial_sequence('subjects', 'id'))"
+                    " FROM generate_series(1, %s)",
+                    [len(rows)],
                 )
-                return [(r[0], r[1]) for r in cursor.fetchall()]
+                ids = [int(r[0]) for r in cursor.fetchall()]
+                with cursor.copy(
+                    "COPY subjects (id, pseudonym, email, display_name, first_seen, last_seen)"
+                    " FROM STDIN"
+                ) as copy:
+                    for sid, r in zip(ids, rows, strict=True):
+                        copy.write_row((sid, *r))
+                return [(sid, r[0]) for sid, r in zip(ids, rows, strict=True)]
             # BEGIN IMMEDIATE holds SQLite's write lock: ids can be handed out here, which lets
             # one prepared executemany replace a RETURNING statement per batch.
             cursor.execute("SELECT COALESCE(MAX(id), 0) FROM subjects")
