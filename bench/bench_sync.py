@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import bench_msgraph
-from bench.common import Row, print_rows, row
 from bench.bench_core import _pg_schema
+from bench.common import Row, print_rows, row
 
 KEY_ENV = "SYNCAUDIT_BENCH_KEY"
 MAILCHIMP_KEY_ENV = "SYNCAUDIT_BENCH_MAILCHIMP_KEY"
@@ -124,21 +124,21 @@ def _fresh_sqlite(workdir: Path) -> str:
 def _cli(config: Path, env: dict[str, str], *args: str) -> tuple[float, float]:
     """Run `syncaudit --config CONFIG ARGS`: (wall seconds, peak RSS MiB of that process)."""
     exe = str(Path(sys.executable).with_name("syncaudit"))
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [exe, "--config", str(config), *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    out, err = proc.stdout.read(), proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"syncaudit {' '.join(args)} failed: {err.decode()[-800:]}")
-    del out
+    with tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [exe, "--config", str(config), *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            tail = err.read().decode(errors="replace")[-800:]
+            raise RuntimeError(f"syncaudit {' '.join(args)} failed: {tail}")
     return wall, usage.ru_maxrss / 1024
 
 
@@ -314,9 +314,7 @@ def _graph(
     return rows
 
 
-def run(
-    scale: float | None = None, repeat: int = 2, postgres: bool = True
-) -> list[Row]:
+def run(scale: float | None = None, repeat: int = 2, postgres: bool = True) -> list[Row]:
     bench_msgraph._quiet()
     if scale is None:
         scale = float(os.environ.get("BENCH_SYNC_SCALE", "1"))
