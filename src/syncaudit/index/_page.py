@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from syncaudit.contract import ItemUpsert, RecordKind
@@ -25,6 +26,7 @@ class Page:
     names: dict[str, str | None]
     emails: dict[str, str]  # pseudonym -> normalised
     held: set[str]  # pseudonyms met in legal-hold items
+    latest: dict[str, datetime]  # pseudonym -> newest record date on this page
     tombstoned: set[str] = field(default_factory=set)
 
     @classmethod
@@ -39,6 +41,7 @@ class Page:
         names: dict[str, str | None] = {}
         emails: dict[str, str] = {}
         held: set[str] = set()
+        latest: dict[str, datetime] = {}
         contact = RecordKind.CONTACT
         for item in items:
             hold = item.legal_hold_until is not None
@@ -63,9 +66,14 @@ class Page:
                 emails[pseudonym] = ident[0]
                 if hold:
                     held.add(pseudonym)
+                when = obs.when
+                if when is not None:
+                    prior = latest.get(pseudonym)
+                    if prior is None or when > prior:
+                        latest[pseudonym] = when
                 if obs.name and (names.get(pseudonym) is None or obs.kind is contact):
                     names[pseudonym] = obs.name
-        return cls(identities=identities, names=names, emails=emails, held=held)
+        return cls(identities=identities, names=names, emails=emails, held=held, latest=latest)
 
     def subjects(self) -> dict[str, str | None]:
         """Subjects to store: plaintext for the living, a bare reference for tombstoned holds."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Connection
@@ -47,11 +48,18 @@ def _json(value: Mapping[str, Any] | None) -> str:
     return json.dumps(dict(value)) if value else EMPTY_JSON
 
 
+JSON_CACHE = 4096  # distinct shared mappings remembered (connectors reuse one per status, list)
+
+
 class Codec:
-    """Python values to their stored form, per dialect (SQLite keeps text, psycopg objects)."""
+    """Python values to their stored form, per dialect (SQLite keeps text, psycopg objects).
+
+    Connectors hand out one shared mapping for every item of a list or status; its JSON text
+    is made once and remembered by identity (the mapping is kept, so its id is not reused)."""
 
     def __init__(self, sqlite: bool) -> None:
         self.sqlite = sqlite
+        self._texts: dict[int, tuple[Mapping[str, Any], str]] = {}
 
     def when(self, value: datetime | None) -> Any:
         if value is None:
@@ -74,20 +82,29 @@ class Codec:
             return value
         return value.isoformat()
 
-    @staticmethod
-    def json(value: Mapping[str, Any] | None) -> str:
-        return _json(value)
+    def json(self, value: Mapping[str, Any] | None) -> str:
+        if not value:
+            return EMPTY_JSON
+        known = self._texts.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        text = _json(value)
+        if isinstance(value, MappingProxyType) and len(self._texts) < JSON_CACHE:
+            self._texts[id(value)] = (value, text)  # read-only: its text cannot go stale
+        return text
 
 
 class Store:
     """Raw statements for one page, on the session's connection (its transaction)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, codec: Codec | None = None) -> None:
         self.sqlite = conn.dialect.name == "sqlite"
         raw = conn.connection.driver_connection
         assert raw is not None
         self.raw: Any = raw
-        self.codec = Codec(self.sqlite)
+        self.codec = (
+            codec if codec is not None and codec.sqlite == self.sqlite else Codec(self.sqlite)
+        )
         self.mark = "?" if self.sqlite else "%s"
 
     # -- reads ----------------------------------------------------------------------------
@@ -140,7 +157,8 @@ class Store:
     # -- writes ---------------------------------------------------------------------------
 
     def insert_subjects(self, rows: Sequence[tuple[Any, ...]]) -> list[tuple[int, str]]:
-        """(pseudonym, email, display_name, first_seen, last_seen) -> [(id, pseudonym)]."""
+        """(pseudonym, email, display_name, first_seen, last_seen, last_activity), all in
+        stored form -> [(id, pseudonym)]."""
         if not rows:
             return []
         cursor = self.raw.cursor()
@@ -153,8 +171,8 @@ class Store:
                 )
                 ids = [int(r[0]) for r in cursor.fetchall()]
                 with cursor.copy(
-                    "COPY subjects (id, pseudonym, email, display_name, first_seen, last_seen)"
-                    " FROM STDIN"
+                    "COPY subjects (id, pseudonym, email, display_name, first_seen, last_seen,"
+                    " last_activity) FROM STDIN"
                 ) as copy:
                     for sid, r in zip(ids, rows, strict=True):
                         copy.write_row((sid, *r))
@@ -164,8 +182,8 @@ class Store:
             cursor.execute("SELECT COALESCE(MAX(id), 0) FROM subjects")
             first = int(cursor.fetchone()[0]) + 1
             cursor.executemany(
-                "INSERT INTO subjects (id, pseudonym, email, display_name, first_seen, last_seen)"
-                " VALUES (?,?,?,?,?,?)",
+                "INSERT INTO subjects (id, pseudonym, email, display_name, first_seen, last_seen,"
+                " last_activity) VALUES (?,?,?,?,?,?,?)",
                 [(first + n, *r) for n, r in enumerate(rows)],
             )
             return [(first + n, r[0]) for n, r in enumerate(rows)]

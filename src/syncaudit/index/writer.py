@@ -79,6 +79,8 @@ class IndexWriter:
         self._subject_ids: dict[str, int] = {}
         self._identities: dict[str, tuple[str, str] | None] = {}  # raw -> (normalised, pseudonym)
         self._matcher: NameMatcher | None = None
+        self._codec: Codec | None = None
+        self._fresh: set[int] = set()  # subjects inserted by the page being written
         self._written_since_analyze = 0
         self._analyze_after = ANALYZE_FIRST
 
@@ -141,7 +143,8 @@ class IndexWriter:
             return
         if len(self._identities) > IDENTITY_CACHE:
             self._identities.clear()
-        store = Store(session.connection())
+        store = Store(session.connection(), self._codec)
+        self._codec = store.codec
         page = Page.of(items, self.pseudo, report, self._identities)
         page.tombstoned = store.tombstoned(sorted(page.emails))
         self._ensure_subjects(store, page, now)
@@ -210,6 +213,7 @@ class IndexWriter:
         return desired, seen_again, activity
 
     def _ensure_subjects(self, store: Store, page: Page, now: datetime) -> None:
+        self._fresh.clear()
         wanted = page.subjects()
         stamp = store.codec.when(now)
         missing = [p for p in wanted if p not in self._subject_ids]
@@ -221,11 +225,18 @@ class IndexWriter:
         store.executemany("UPDATE subjects SET display_name = ? WHERE id = ?", names)
         new = [p for p in missing if p not in self._subject_ids]
         if new:
+            when = store.codec.when
+            latest, tombstoned = page.latest, page.tombstoned
             created = store.insert_subjects(
-                [(p, wanted[p], page.names.get(p), stamp, stamp) for p in new]
-            )
+                [
+                    (p, wanted[p], page.names.get(p), stamp, stamp,
+                     None if p in tombstoned else when(latest.get(p)))
+                    for p in new
+                ]
+            )  # fmt: skip
             for sid, pseudonym in created:
                 self._subject_ids[pseudonym] = sid
+                self._fresh.add(sid)  # last_activity set at insert: no touch this page
             if self._matcher is not None:
                 for p in new:
                     self._matcher.add(self._subject_ids[p], page.names.get(p))
@@ -236,9 +247,11 @@ class IndexWriter:
     def _touch_subjects(self, store: Store, activity: dict[int, datetime]) -> None:
         if not activity:
             return
-        when = store.codec.when
+        when, fresh = store.codec.when, self._fresh
         rows = []
         for sid, moment in activity.items():
+            if sid in fresh:
+                continue
             stored = when(moment)
             rows.append((stored, sid, stored))
         store.executemany(
