@@ -21,6 +21,7 @@ from bench.common import Row, print_rows, row
 
 MODULES = (
     "bench_core",
+    "bench_sync",
     "bench_msgraph",
     "bench_mailchimp",
     "bench_accounting",

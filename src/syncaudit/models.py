@@ -54,7 +54,6 @@ class Record(Base):
     __tablename__ = "records"
     __table_args__ = (
         UniqueConstraint("system", "stream", "external_id", "kind", "subject_id", name="uq_record"),
-        Index("ix_records_item", "system", "stream", "external_id"),
         Index("ix_records_subject", "subject_id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -1,17 +1,25 @@
 """Runs one connector's pull into the subject index.
 
-Changes are buffered until a `Checkpoint`; the buffer is then applied set-wise by the index
-writer (`syncaudit.index.writer`) and committed in the same transaction as the stream's new
-cursor, so a crash resumes from the last checkpoint without losing or duplicating anything
-(every write is an idempotent upsert keyed by the item). The runner owns the rounds: a stream
-read from the start (`RoundStart`) whose round completes has its unseen records removed.
+The connector runs ahead in a thread (`Prefetch`: a bounded queue of pages, so the
+network and the database overlap and memory stays flat). Changes are taken up to a `Checkpoint`,
+together with whatever further whole pages are already waiting; they are applied set-wise by the
+index writer (`syncaudit.index.writer`) and committed in the same transaction as the stream's
+newest cursor, so a crash resumes from the last committed checkpoint without losing or
+duplicating anything (every write is an idempotent upsert keyed by the item). The runner owns the
+rounds: a stream read from the start (`RoundStart`) whose round completes has its unseen records
+removed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import TracebackType
 
 import structlog
 from sqlalchemy import select
@@ -34,7 +42,103 @@ from syncaudit.index.writer import IndexWriter, ResurrectionHandler
 from syncaudit.models import SyncRun, SyncState
 
 log = structlog.get_logger("syncaudit.sync")
-FLUSH_ITEMS = 5000  # apply (without moving a cursor) when a connector checkpoints rarely
+FLUSH_ITEMS = (
+    5000  # a batch ends here (without moving a cursor) when a connector checkpoints rarely
+)
+AHEAD = 4  # batches the connector may run ahead of the writer: flat memory
+COALESCE_ITEMS = 5000  # waiting whole pages joined into one transaction up to this size
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+Batch = list[Change] | _Failed | None  # None: the pull is done
+STOP_WAIT = 5.0  # seconds a stopped pull may take to notice; it is a daemon thread after that
+
+
+class Prefetch:
+    """Runs a connector's pull in a thread, `AHEAD` batches ahead of the writer.
+
+    A batch ends at a `Checkpoint` (or after FLUSH_ITEMS changes), so every batch handed out
+    ends on a boundary where the runner may commit. Iterating yields a batch together with the
+    whole batches already waiting (up to COALESCE_ITEMS), so a slow commit is paid once for
+    several pages and the writer catches up with the network. Errors of the pull are raised in
+    the caller's thread; leaving the `with` block stops the pull.
+    """
+
+    def __init__(self, changes: Iterator[Change]) -> None:
+        self._changes = changes
+        self._queue: queue.Queue[Batch] = queue.Queue(maxsize=AHEAD)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sync-pull", daemon=True)
+
+    def __enter__(self) -> Prefetch:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        deadline = time.monotonic() + STOP_WAIT
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):  # unblock a producer waiting on a full queue
+                self._queue.get(timeout=0.05)
+
+    def _put(self, value: Batch) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        changes = self._changes
+        try:
+            batch: list[Change] = []
+            for change in changes:
+                batch.append(change)
+                if isinstance(change, Checkpoint) or len(batch) >= FLUSH_ITEMS:
+                    if not self._put(batch):
+                        return
+                    batch = []
+            if batch and not self._put(batch):
+                return
+            self._put(None)
+        except BaseException as exc:  # handed to the caller's thread
+            self._put(_Failed(exc))
+        finally:
+            close = getattr(changes, "close", None)
+            if close is not None:
+                close()
+
+    def __iter__(self) -> Iterator[list[Change]]:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            if isinstance(first, _Failed):
+                raise first.exc
+            batch = first
+            while len(batch) < COALESCE_ITEMS:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if not isinstance(more, list):
+                    yield batch
+                    if more is not None:
+                        raise more.exc
+                    return
+                batch.extend(more)
+            yield batch
 
 
 @dataclass
@@ -79,14 +183,9 @@ class SyncRunner:
         try:
             with self.db.session() as session:
                 cursors = self._load_state(session)
-            buffer: list[Change] = []
-            for change in self.connector.pull({} if full else cursors, full=full):
-                buffer.append(change)
-                if isinstance(change, Checkpoint) or len(buffer) >= FLUSH_ITEMS:
-                    self._apply(buffer, report)
-                    buffer = []
-            if buffer:
-                self._apply(buffer, report)
+            with Prefetch(self.connector.pull({} if full else cursors, full=full)) as pages:
+                for batch in pages:
+                    self._apply(batch, report)
         except ConnectorError as exc:
             exc.system = self.system
             report.status = "failed"

@@ -1,35 +1,39 @@
 """The index writer: applies a page of changes to the subject index, set-wise.
 
-Per page: every raw address normalised and pseudonymised once, the existing rows looked up in
-one query per stream chunk, then new rows inserted in bulk, changed rows rewritten and the
-unchanged majority only touched. A tombstoned address is never stored: it is handed to the
-resurrection handler (`SeenAgain`, in memory only). Transactions and cursors belong to the caller
-(`syncaudit.sync.SyncRunner`), which commits a page with its stream's cursor.
+Per page: every raw address normalised and pseudonymised once (`_page`), the tombstones, the
+unknown subjects and the existing rows each looked up in one query per stream, then new rows
+inserted in bulk, changed rows rewritten and the unchanged majority only touched (`_store`: the
+driver's cursor, values compared in their stored form). A tombstoned address is never stored: it
+is handed to the resurrection handler (`SeenAgain`, in memory only). Transactions and cursors
+belong to the caller (`syncaudit.sync.SyncRunner`), which commits a page with its stream's cursor.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, cast
+from typing import Any
 
 import structlog
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from syncaudit.clock import utc
 from syncaudit.contract import ItemRemoved, ItemUpsert, RecordKind
 from syncaudit.db import Database
-from syncaudit.identity import Pseudonymizer, try_normalize_email
-from syncaudit.index._bulk import insert_rows
+from syncaudit.identity import Pseudonymizer
+from syncaudit.index._page import Page, Tally
+from syncaudit.index._store import Codec, Store
 from syncaudit.index.mentions import NameMatcher
-from syncaudit.models import Record, Subject, Tombstone
+from syncaudit.models import Record, Subject
+
+__all__ = ["IndexWriter", "ResurrectionHandler", "RoundOf", "SeenAgain", "Tally", "chunks"]
 
 log = structlog.get_logger("syncaudit.sync")
-CHUNK = 500  # bound on IN (...) lists
+CHUNK = 500  # bound on IN (...) lists built by callers
 IDENTITY_CACHE = 200_000  # raw addresses remembered across pages of one run
 ANALYZE_FIRST = 5_000  # PostgreSQL statistics refreshed after this many changes, then x4
+MENTION = RecordKind.EVENT_MENTION.value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,29 +50,12 @@ class SeenAgain:
 
 
 ResurrectionHandler = Callable[[Session, Sequence[SeenAgain], datetime], None]
-
-
-class Tally(Protocol):
-    """What a sync counts (syncaudit.sync.SyncReport)."""
-
-    items: int
-    records: int
-    removals: int
-    skipped_invalid: int
-    resurrections: int
-
-
 RoundOf = Callable[[Session, str, datetime], int]  # (session, stream, now) -> current round id
-
-
-@dataclass(frozen=True)
-class _Row:
-    subject_id: int
-    kind: str
-    name: str | None
-    role: str | None
-    when: datetime | None
-    details: dict[str, str]
+# (kind, subject id) -> (name, role, record date, details), the last two in stored form
+Rows = dict[tuple[str, int], tuple[str | None, str | None, Any, str]]
+Desired = dict[tuple[str, str], tuple[ItemUpsert, Rows]]  # (stream, external id) -> rows
+# (record id, restricted, removed, content in stored form)
+Existing = tuple[int, bool, bool, tuple[Any, ...]]
 
 
 def chunks(values: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
@@ -92,6 +79,8 @@ class IndexWriter:
         self._subject_ids: dict[str, int] = {}
         self._identities: dict[str, tuple[str, str] | None] = {}  # raw -> (normalised, pseudonym)
         self._matcher: NameMatcher | None = None
+        self._codec: Codec | None = None
+        self._fresh: set[int] = set()  # subjects inserted by the page being written
         self._written_since_analyze = 0
         self._analyze_after = ANALYZE_FIRST
 
@@ -154,13 +143,15 @@ class IndexWriter:
             return
         if len(self._identities) > IDENTITY_CACHE:
             self._identities.clear()
-        page = _Page.of(items, self.pseudo, report, self._identities)
-        page.tombstoned = self._tombstoned(session, sorted(page.pseudonyms()))
-        self._ensure_subjects(session, page, now)
-        desired, seen_again, activity = self._desired_rows(session, items, page)
+        store = Store(session.connection(), self._codec)
+        self._codec = store.codec
+        page = Page.of(items, self.pseudo, report, self._identities)
+        page.tombstoned = store.tombstoned(sorted(page.emails))
+        self._ensure_subjects(store, page, now)
+        desired, seen_again, activity = self._desired_rows(session, store.codec, items, page)
         report.items += len(items)
-        report.records += self._write_records(session, desired, now, report, round_of)
-        self._touch_subjects(session, activity)
+        report.records += self._write_records(session, store, desired, now, report, round_of)
+        self._touch_subjects(store, activity)
         if seen_again:
             report.resurrections += len(seen_again)
             log.warning(
@@ -173,19 +164,23 @@ class IndexWriter:
                 self.on_resurrection(session, seen_again, now)
 
     def _desired_rows(
-        self, session: Session, items: list[ItemUpsert], page: _Page
-    ) -> tuple[dict[tuple[str, str], _Item], list[SeenAgain], dict[int, datetime]]:
-        desired: dict[tuple[str, str], _Item] = {}
+        self, session: Session, codec: Codec, items: list[ItemUpsert], page: Page
+    ) -> tuple[
+        dict[tuple[str, str], tuple[ItemUpsert, Rows]], list[SeenAgain], dict[int, datetime]
+    ]:
+        desired: Desired = {}
         seen_again: list[SeenAgain] = []
         activity: dict[int, datetime] = {}
+        identities, tombstoned, subject_ids = page.identities, page.tombstoned, self._subject_ids
+        when_of, json_of = codec.when, codec.json
         for item in items:
-            rows: dict[tuple[str, int], _Row] = {}
+            rows: Rows = {}
             for obs in item.observations:
-                ident = page.identities.get(obs.email) if obs.email else None
+                ident = identities.get(obs.email) if obs.email else None
                 if ident is None:
                     continue
-                normalized, pseudonym = ident
-                held = pseudonym in page.tombstoned
+                pseudonym = ident[1]
+                held = bool(tombstoned) and pseudonym in tombstoned
                 if held and item.legal_hold_until is None:
                     seen_again.append(
                         SeenAgain(
@@ -194,94 +189,75 @@ class IndexWriter:
                             external_id=item.external_id,
                             kind=obs.kind,
                             pseudonym=pseudonym,
-                            email=normalized,
+                            email=ident[0],
                             locator=dict(item.locator),
                         )
                     )
                     continue
-                sid = self._subject_ids[pseudonym]
-                rows[(obs.kind, sid)] = _Row(
-                    subject_id=sid,
-                    kind=obs.kind,
-                    name=None if held else obs.name,
-                    role=obs.role,
-                    when=obs.when,
-                    details=dict(obs.details),
+                sid = subject_ids[pseudonym]
+                when = obs.when
+                rows[(str(obs.kind), sid)] = (
+                    None if held else obs.name,
+                    obs.role,
+                    when_of(when),
+                    json_of(obs.details),
                 )
-                if obs.when is not None and not held:
+                if when is not None and not held:
                     prior = activity.get(sid)
-                    activity[sid] = obs.when if prior is None else max(prior, obs.when)
+                    activity[sid] = when if prior is None else max(prior, when)
             if item.free_text:
                 present = {sid for _, sid in rows}
                 for sid in self._name_matcher(session).find(item.free_text) - present:
-                    rows[(RecordKind.EVENT_MENTION.value, sid)] = _Row(
-                        subject_id=sid,
-                        kind=RecordKind.EVENT_MENTION.value,
-                        name=None,
-                        role="mentioned",
-                        when=None,
-                        details={},
-                    )
-            desired[(item.stream, item.external_id)] = _Item(item, rows)
+                    rows[(MENTION, sid)] = (None, "mentioned", None, json_of(None))
+            desired[(item.stream, item.external_id)] = (item, rows)
         return desired, seen_again, activity
 
-    def _tombstoned(self, session: Session, pseudonyms: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for part in chunks(pseudonyms):
-            found.update(
-                session.scalars(select(Tombstone.pseudonym).where(Tombstone.pseudonym.in_(part)))
-            )
-        return found
-
-    def _ensure_subjects(self, session: Session, page: _Page, now: datetime) -> None:
+    def _ensure_subjects(self, store: Store, page: Page, now: datetime) -> None:
+        self._fresh.clear()
         wanted = page.subjects()
+        stamp = store.codec.when(now)
         missing = [p for p in wanted if p not in self._subject_ids]
-        for part in chunks(missing):
-            for sid, pseudonym, name in session.execute(
-                select(Subject.id, Subject.pseudonym, Subject.display_name).where(
-                    Subject.pseudonym.in_(part)
-                )
-            ):
-                self._subject_ids[pseudonym] = sid
-                if name is None and page.names.get(pseudonym):
-                    session.execute(
-                        update(Subject)
-                        .where(Subject.id == sid)
-                        .values(display_name=page.names[pseudonym])
-                    )
+        names: list[tuple[str | None, int]] = []
+        for sid, pseudonym, name in store.subjects(missing):
+            self._subject_ids[pseudonym] = sid
+            if name is None and page.names.get(pseudonym):
+                names.append((page.names[pseudonym], sid))
+        store.executemany("UPDATE subjects SET display_name = ? WHERE id = ?", names)
         new = [p for p in missing if p not in self._subject_ids]
         if new:
-            created = insert_rows(
-                session.connection(),
-                SUBJECTS,
-                _SUBJECT_COLUMNS,
-                [(p, wanted[p], page.names.get(p), now, now) for p in new],
-                returning=("id", "pseudonym"),
-            )
+            when = store.codec.when
+            latest, tombstoned = page.latest, page.tombstoned
+            created = store.insert_subjects(
+                [
+                    (p, wanted[p], page.names.get(p), stamp, stamp,
+                     None if p in tombstoned else when(latest.get(p)))
+                    for p in new
+                ]
+            )  # fmt: skip
             for sid, pseudonym in created:
                 self._subject_ids[pseudonym] = sid
+                self._fresh.add(sid)  # last_activity set at insert: no touch this page
             if self._matcher is not None:
                 for p in new:
                     self._matcher.add(self._subject_ids[p], page.names.get(p))
         fresh = set(new)
         ids = [self._subject_ids[p] for p in wanted if p not in fresh]
-        for start in range(0, len(ids), CHUNK):
-            session.execute(
-                update(Subject)
-                .where(Subject.id.in_(ids[start : start + CHUNK]))
-                .values(last_seen=now)
-            )
+        store.update_ids("subjects", f"last_seen = {store.mark}", [stamp], ids)
 
-    def _touch_subjects(self, session: Session, activity: dict[int, datetime]) -> None:
+    def _touch_subjects(self, store: Store, activity: dict[int, datetime]) -> None:
         if not activity:
             return
-        table = Subject.__table__.c
-        session.connection().execute(
-            update(Subject)
-            .where(table.id == bindparam("sid"))
-            .where(table.last_activity.is_(None) | (table.last_activity < bindparam("d")))
-            .values(last_activity=bindparam("d")),
-            [{"sid": sid, "d": when} for sid, when in activity.items()],
+        when, fresh = store.codec.when, self._fresh
+        rows = []
+        for sid, moment in activity.items():
+            if sid in fresh:
+                continue
+            stored = when(moment)
+            rows.append((stored, sid, stored))
+        store.executemany(
+            "UPDATE subjects SET last_activity = ? WHERE id = ?"
+            " AND (last_activity IS NULL OR last_activity < ?)",
+            rows,
         )
 
     def _name_matcher(self, session: Session) -> NameMatcher:
@@ -293,175 +269,99 @@ class IndexWriter:
         return self._matcher
 
     def _existing(
-        self, session: Session, desired: dict[tuple[str, str], _Item]
-    ) -> dict[tuple[str, str], dict[tuple[str, int], _Existing]]:
+        self, store: Store, desired: Desired
+    ) -> dict[tuple[str, str], dict[tuple[str, int], Existing]]:
         """(stream, external id) -> (kind, subject id) -> what the index holds now."""
         by_stream: dict[str, list[str]] = {}
         for stream, external_id in desired:
             by_stream.setdefault(stream, []).append(external_id)
-        existing: dict[tuple[str, str], dict[tuple[str, int], _Existing]] = {}
+        existing: dict[tuple[str, str], dict[tuple[str, int], Existing]] = {}
         for stream, ids in by_stream.items():
-            for part in chunks(ids):
-                for row in session.execute(
-                    select(*_EXISTING_COLUMNS).where(
-                        Record.system == self.system,
-                        Record.stream == stream,
-                        Record.external_id.in_(part),
-                    )
-                ):
-                    rid, ext, kind, sid, restricted, removed, *content = row
-                    existing.setdefault((stream, ext), {})[(kind, sid)] = _Existing(
-                        rid, restricted is not None, removed is not None, tuple(content)
-                    )
+            for rid, ext, kind, sid, restricted, removed, *content in store.existing(
+                self.system, stream, ids
+            ):
+                existing.setdefault((stream, ext), {})[(kind, sid)] = (
+                    rid,
+                    bool(restricted),
+                    bool(removed),
+                    tuple(content),
+                )
         return existing
 
-    def _write_records(
+    def _write_records(  # noqa: PLR0917 (internal: one page's state)
         self,
         session: Session,
-        desired: dict[tuple[str, str], _Item],
+        store: Store,
+        desired: Desired,
         now: datetime,
         report: Tally,
         round_of: RoundOf,
     ) -> int:
         """Insert new rows, rewrite changed ones, and only touch the unchanged majority."""
-        existing = self._existing(session, desired)
-        inserts: list[tuple[object, ...]] = []
-        changed: list[dict[str, object]] = []
+        existing = self._existing(store, desired) if desired else {}
+        codec = store.codec
+        stamp = codec.when(now)
+        system = self.system
+        inserts: list[tuple[Any, ...]] = []
+        changed: list[tuple[Any, ...]] = []
         touched: dict[int, list[int]] = {}  # round id -> unchanged record ids
         gone: list[int] = []
-        for key, wanted in desired.items():
-            item = wanted.item
-            round_id = round_of(session, key[0], now)
-            have = existing.get(key, {})
+        rounds: dict[str, int] = {}
+        for (stream, external_id), (item, rows) in desired.items():
+            round_id = rounds.get(stream)
+            if round_id is None:
+                round_id = rounds[stream] = round_of(session, stream, now)
+            seen = touched.setdefault(round_id, [])
+            have = existing.get((stream, external_id))
             covered = _covered_kinds(item)
-            for row_key, arrived in wanted.rows.items():
-                current = have.get(row_key)
-                row = arrived
-                if current is not None and covered is not None and not current.removed:
-                    if row.kind not in covered:  # a partial item: nothing to rewrite here
-                        touched.setdefault(round_id, []).append(current.rid)
-                        continue
-                    row = _keep_stored_fields(arrived, current)
-                name = None if current is not None and current.restricted else row.name
-                content = (
-                    name,
-                    row.role,
-                    row.when,
-                    row.details,
-                    dict(item.locator),
-                    item.legal_hold_until,
-                    item.legal_basis,
-                )
+            tail = (codec.json(item.locator), codec.day(item.legal_hold_until), item.legal_basis)
+            for row_key, arrived in rows.items():
+                name, role, when, details = arrived
+                current = have.get(row_key) if have else None
                 if current is None:
                     inserts.append(
-                        (
-                            row.subject_id,
-                            self.system,
-                            key[0],
-                            key[1],
-                            row.kind,
-                            now,
-                            now,
-                            round_id,
-                            *content,
-                        )
-                    )
-                elif current.removed or not _same(current.content, content):
-                    changed.append(
-                        {
-                            "id": current.rid,
-                            "last_seen": now,
-                            "seen_round": round_id,
-                            "removed_at": None,
-                            **dict(zip(_CONTENT_KEYS, content, strict=True)),
-                        }
-                    )
+                        (row_key[1], system, stream, external_id, row_key[0], stamp, stamp,
+                         round_id, name, role, when, details, *tail)
+                    )  # fmt: skip
+                    continue
+                rid, restricted, removed, stored = current
+                if covered is not None and not removed:
+                    if row_key[0] not in covered:  # a partial item: nothing to rewrite here
+                        seen.append(rid)
+                        continue
+                    name = name if name is not None else stored[0]  # unknown fields keep theirs
+                    role = role if role is not None else stored[1]
+                    when = when if when is not None else stored[2]
+                content = (None if restricted else name, role, when, details, *tail)
+                if removed or not _same(stored, content):
+                    changed.append((stamp, round_id, *content, rid))
                 else:
-                    touched.setdefault(round_id, []).append(current.rid)
-            for row_key, stored in have.items():
-                if row_key in wanted.rows or stored.removed:
+                    seen.append(rid)
+            if not have:
+                continue
+            for row_key, (rid, _, removed, _) in have.items():
+                if row_key in rows or removed:
                     continue
                 if covered is None or row_key[0] in covered:
-                    gone.append(stored.rid)
+                    gone.append(rid)
                 else:  # a kind the partial item did not carry: kept, and seen in this round
-                    touched.setdefault(round_id, []).append(stored.rid)
-        insert_rows(session.connection(), RECORDS, _RECORD_COLUMNS, inserts)
-        if changed:
-            session.execute(update(Record), changed)
+                    seen.append(rid)
+        store.insert_records(inserts)
+        store.rewrite_records(changed)
+        mark = store.mark
         for round_id, ids in touched.items():
-            for start in range(0, len(ids), CHUNK):
-                session.execute(
-                    update(Record)
-                    .where(Record.id.in_(ids[start : start + CHUNK]))
-                    .values(last_seen=now, seen_round=round_id)
-                )
-        for start in range(0, len(gone), CHUNK):
-            result = session.execute(
-                update(Record)
-                .where(Record.id.in_(gone[start : start + CHUNK]))
-                .values(removed_at=now)
+            store.update_ids(
+                "records", f"last_seen = {mark}, seen_round = {mark}", [stamp, round_id], ids
             )
-            report.removals += _rowcount(result)
+        report.removals += store.update_ids("records", f"removed_at = {mark}", [stamp], gone)
         return len(inserts) + len(changed) + sum(len(ids) for ids in touched.values())
 
 
-SUBJECTS: Table = Subject.__table__  # type: ignore[assignment]
-RECORDS: Table = Record.__table__  # type: ignore[assignment]
-_SUBJECT_COLUMNS = ("pseudonym", "email", "display_name", "first_seen", "last_seen")
-_CONTENT_KEYS = (
-    "name",
-    "role",
-    "record_date",
-    "details",
-    "locator",
-    "legal_hold_until",
-    "legal_basis",
-)
-_RECORD_COLUMNS = (
-    "subject_id",
-    "system",
-    "stream",
-    "external_id",
-    "kind",
-    "first_seen",
-    "last_seen",
-    "seen_round",
-    *_CONTENT_KEYS,
-)
-_EXISTING_COLUMNS = (
-    Record.id,
-    Record.external_id,
-    Record.kind,
-    Record.subject_id,
-    Record.restricted_at,
-    Record.removed_at,
-    Record.name,
-    Record.role,
-    Record.record_date,
-    Record.details,
-    Record.locator,
-    Record.legal_hold_until,
-    Record.legal_basis,
-)
-
-
-@dataclass(frozen=True)
-class _Existing:
-    rid: int
-    restricted: bool
-    removed: bool
-    content: tuple[object, ...]
-
-
-def _same(stored: tuple[object, ...], new: tuple[object, ...]) -> bool:
-    """Compare what the index holds with what arrived (databases return naive UTC datetimes)."""
-    for a, b in zip(stored, new, strict=True):
-        if isinstance(a, datetime) and isinstance(b, datetime):
-            if utc(a) != utc(b):
-                return False
-        elif (a or None) != (b or None):
-            return False
-    return True
+def _same(stored: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
+    """What the index holds against what arrived, both in stored form ('' and {} mean none)."""
+    if stored == new:
+        return True
+    return all((a or None) == (b or None) for a, b in zip(stored, new, strict=True))
 
 
 def _covered_kinds(item: ItemUpsert) -> frozenset[str] | None:
@@ -469,83 +369,5 @@ def _covered_kinds(item: ItemUpsert) -> frozenset[str] | None:
     return None if item.covers is None else frozenset(str(kind) for kind in item.covers)
 
 
-def _keep_stored_fields(row: _Row, current: _Existing) -> _Row:
-    """A partial item leaves unknown fields None: those keep what the index holds."""
-    name, role, when = current.content[:3]
-    return replace(
-        row,
-        name=row.name if row.name is not None else cast("str | None", name),
-        role=row.role if row.role is not None else cast("str | None", role),
-        when=row.when if row.when is not None else cast("datetime | None", when),
-    )
-
-
 def _rowcount(result: object) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-@dataclass
-class _Item:
-    item: ItemUpsert
-    rows: dict[tuple[str, int], _Row]
-
-
-@dataclass
-class _Page:
-    """The identities of one page: every raw address normalised and pseudonymised once."""
-
-    identities: dict[str, tuple[str, str]]  # raw email -> (normalised, pseudonym)
-    names: dict[str, str | None]
-    emails: dict[str, str]
-    held: set[str]  # pseudonyms met in legal-hold items
-    tombstoned: set[str] = field(default_factory=set)
-
-    @classmethod
-    def of(
-        cls,
-        items: list[ItemUpsert],
-        pseudo: Pseudonymizer,
-        report: Tally,
-        cache: dict[str, tuple[str, str] | None],
-    ) -> _Page:
-        page = cls(identities={}, names={}, emails={}, held=set())
-        for item in items:
-            for obs in item.observations:
-                if obs.email is None:
-                    continue
-                if obs.email in cache:
-                    ident = cache[obs.email]
-                else:
-                    normalized = try_normalize_email(obs.email)
-                    ident = cache[obs.email] = (
-                        None
-                        if normalized is None
-                        else (normalized, pseudo.of_normalized(normalized))
-                    )
-                if ident is None:
-                    report.skipped_invalid += 1
-                    continue
-                page.identities[obs.email] = ident
-                pseudonym = ident[1]
-                page.emails[pseudonym] = ident[0]
-                if item.legal_hold_until is not None:
-                    page.held.add(pseudonym)
-                if obs.name and (
-                    page.names.get(pseudonym) is None or obs.kind is RecordKind.CONTACT
-                ):
-                    page.names[pseudonym] = obs.name
-        return page
-
-    def pseudonyms(self) -> set[str]:
-        return set(self.emails)
-
-    def subjects(self) -> dict[str, str | None]:
-        """Subjects to store: plaintext for the living, a bare reference for tombstoned holds."""
-        out: dict[str, str | None] = {}
-        for pseudonym, email in self.emails.items():
-            if pseudonym not in self.tombstoned:
-                out[pseudonym] = email
-            elif pseudonym in self.held:
-                out[pseudonym] = None
-                self.names[pseudonym] = None
-        return out

@@ -1,0 +1,248 @@
+"""The index writer's SQL, on the driver's own cursor: one statement per job and page.
+
+SQLAlchemy's per-statement compilation and per-value type processing cost more than the
+database itself at 50,000 records per second, so the hot path speaks DB-API directly, inside
+the session's transaction (same connection). Values travel in their *stored form* (`Codec`):
+the text SQLite keeps for datetimes, dates and JSON, or what psycopg hands back on PostgreSQL,
+so the existing rows of a page are compared with what arrived without decoding a thing.
+SQLite gets prepared `executemany`; PostgreSQL gets `COPY` for new rows and arrays (`= ANY`)
+for id lists, so a page costs a handful of round trips whatever its size.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import Connection
+
+SQLITE_PARAMS = 30_000  # below SQLite's 32,766 host parameters per statement
+CONTENT = (
+    "name",
+    "role",
+    "record_date",
+    "details",
+    "locator",
+    "legal_hold_until",
+    "legal_basis",
+)
+RECORD_COLUMNS = (
+    "subject_id",
+    "system",
+    "stream",
+    "external_id",
+    "kind",
+    "first_seen",
+    "last_seen",
+    "seen_round",
+    *CONTENT,
+)
+EMPTY_JSON = "{}"
+
+
+def _json(value: Mapping[str, Any] | None) -> str:
+    """The same text SQLAlchemy's JSON type writes (json.dumps defaults), so rows compare."""
+    return json.dumps(dict(value)) if value else EMPTY_JSON
+
+
+JSON_CACHE = 4096  # distinct shared mappings remembered (connectors reuse one per status, list)
+
+
+class Codec:
+    """Python values to their stored form, per dialect (SQLite keeps text, psycopg objects).
+
+    Connectors hand out one shared mapping for every item of a list or status; its JSON text
+    is made once and remembered by identity (the mapping is kept, so its id is not reused)."""
+
+    def __init__(self, sqlite: bool) -> None:
+        self.sqlite = sqlite
+        self._texts: dict[int, tuple[Mapping[str, Any], str]] = {}
+
+    def when(self, value: datetime | None) -> Any:
+        if value is None:
+            return None
+        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if self.sqlite:  # SQLAlchemy's SQLite DATETIME text, in UTC
+            return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 (fastest here)
+                moment.year,
+                moment.month,
+                moment.day,
+                moment.hour,
+                moment.minute,
+                moment.second,
+                moment.microsecond,
+            )
+        return moment
+
+    def day(self, value: date | None) -> Any:
+        if value is None or not self.sqlite:
+            return value
+        return value.isoformat()
+
+    def json(self, value: Mapping[str, Any] | None) -> str:
+        if not value:
+            return EMPTY_JSON
+        known = self._texts.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        text = _json(value)
+        if isinstance(value, MappingProxyType) and len(self._texts) < JSON_CACHE:
+            self._texts[id(value)] = (value, text)  # read-only: its text cannot go stale
+        return text
+
+
+class Store:
+    """Raw statements for one page, on the session's connection (its transaction)."""
+
+    def __init__(self, conn: Connection, codec: Codec | None = None) -> None:
+        self.sqlite = conn.dialect.name == "sqlite"
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        self.raw: Any = raw
+        self.codec = (
+            codec if codec is not None and codec.sqlite == self.sqlite else Codec(self.sqlite)
+        )
+        self.mark = "?" if self.sqlite else "%s"
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def _in(self, column: str, values: Sequence[Any], width: int = 1) -> Iterable[tuple[str, Any]]:
+        """`column IN (...)` over SQLite's parameter limit, or one `= ANY(array)` on PostgreSQL."""
+        if not self.sqlite:
+            yield f"{column} = ANY(%b)", [list(values)]  # binary: no per-element quoting
+            return
+        step = max(1, SQLITE_PARAMS // width - 8)
+        for start in range(0, len(values), step):
+            part = values[start : start + step]
+            yield f"{column} IN ({','.join('?' * len(part))})", list(part)
+
+    def select_in(
+        self, head: str, column: str, values: Sequence[Any], args: Sequence[Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """`head` ends in WHERE …; `args` are its parameters before the IN list."""
+        out: list[tuple[Any, ...]] = []
+        if not values:
+            return out
+        cursor = self.raw.cursor()
+        try:
+            for clause, params in self._in(column, values):
+                cursor.execute(f"{head} {clause}", [*args, *params])
+                out.extend(cursor.fetchall())
+        finally:
+            cursor.close()
+        return out
+
+    def tombstoned(self, pseudonyms: Sequence[str]) -> set[str]:
+        rows = self.select_in("SELECT pseudonym FROM tombstones WHERE", "pseudonym", pseudonyms)
+        return {r[0] for r in rows}
+
+    def subjects(self, pseudonyms: Sequence[str]) -> list[tuple[int, str, str | None]]:
+        head = "SELECT id, pseudonym, display_name FROM subjects WHERE"
+        return [(r[0], r[1], r[2]) for r in self.select_in(head, "pseudonym", pseudonyms)]
+
+    def existing(self, system: str, stream: str, ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        """(id, external_id, kind, subject_id, restricted, removed, *CONTENT in stored form)."""
+        json_cols = "details, locator" if self.sqlite else "details::text, locator::text"
+        head = (
+            "SELECT id, external_id, kind, subject_id, restricted_at IS NOT NULL,"
+            f" removed_at IS NOT NULL, name, role, record_date, {json_cols},"
+            f" legal_hold_until, legal_basis FROM records WHERE system = {self.mark}"
+            f" AND stream = {self.mark} AND"
+        )
+        return self.select_in(head, "external_id", ids, (system, stream))
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def insert_subjects(self, rows: Sequence[tuple[Any, ...]]) -> list[tuple[int, str]]:
+        """(pseudonym, email, display_name, first_seen, last_seen, last_activity), all in
+        stored form -> [(id, pseudonym)]."""
+        if not rows:
+            return []
+        cursor = self.raw.cursor()
+        try:
+            if not self.sqlite:  # ids from the sequence in one round trip, then one COPY
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence('subjects', 'id'))"
+                    " FROM generate_series(1, %s)",
+                    [len(rows)],
+                )
+                ids = [int(r[0]) for r in cursor.fetchall()]
+                with cursor.copy(
+                    "COPY subjects (id, pseudonym, email, display_name, first_seen, last_seen,"
+                    " last_activity) FROM STDIN"
+                ) as copy:
+                    for sid, r in zip(ids, rows, strict=True):
+                        copy.write_row((sid, *r))
+                return [(sid, r[0]) for sid, r in zip(ids, rows, strict=True)]
+            # BEGIN IMMEDIATE holds SQLite's write lock: ids can be handed out here, which lets
+            # one prepared executemany replace a RETURNING statement per batch.
+            cursor.execute("SELECT COALESCE(MAX(id), 0) FROM subjects")
+            first = int(cursor.fetchone()[0]) + 1
+            cursor.executemany(
+                "INSERT INTO subjects (id, pseudonym, email, display_name, first_seen, last_seen,"
+                " last_activity) VALUES (?,?,?,?,?,?,?)",
+                [(first + n, *r) for n, r in enumerate(rows)],
+            )
+            return [(first + n, r[0]) for n, r in enumerate(rows)]
+        finally:
+            cursor.close()
+
+    def insert_records(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """New records in RECORD_COLUMNS order, already in stored form."""
+        if not rows:
+            return
+        cursor = self.raw.cursor()
+        try:
+            if self.sqlite:
+                cursor.executemany(
+                    f"INSERT INTO records ({', '.join(RECORD_COLUMNS)})"
+                    f" VALUES ({','.join('?' * len(RECORD_COLUMNS))})",
+                    rows,
+                )
+            else:
+                with cursor.copy(f"COPY records ({', '.join(RECORD_COLUMNS)}) FROM STDIN") as copy:
+                    for r in rows:
+                        copy.write_row(r)
+        finally:
+            cursor.close()
+
+    def rewrite_records(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """(last_seen, seen_round, *CONTENT, id): a changed or revived record."""
+        if not rows:
+            return
+        sets = ", ".join(f"{c} = {self.mark}" for c in ("last_seen", "seen_round", *CONTENT))
+        cursor = self.raw.cursor()
+        try:
+            cursor.executemany(
+                f"UPDATE records SET {sets}, removed_at = NULL WHERE id = {self.mark}", rows
+            )
+        finally:
+            cursor.close()
+
+    def update_ids(
+        self, table: str, assignments: str, args: Sequence[Any], ids: Sequence[int]
+    ) -> int:
+        """`UPDATE table SET assignments WHERE id IN ids`; returns the rows changed."""
+        if not ids:
+            return 0
+        changed = 0
+        cursor = self.raw.cursor()
+        try:
+            for clause, params in self._in("id", ids):
+                cursor.execute(f"UPDATE {table} SET {assignments} WHERE {clause}", [*args, *params])
+                changed += max(0, cursor.rowcount or 0)
+        finally:
+            cursor.close()
+        return changed
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        cursor = self.raw.cursor()
+        try:
+            cursor.executemany(sql if self.sqlite else sql.replace("?", "%s"), rows)
+        finally:
+            cursor.close()
