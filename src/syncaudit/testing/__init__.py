@@ -7,7 +7,7 @@ which needs pytest, is `syncaudit.testing.contract`.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
@@ -35,6 +35,7 @@ from syncaudit.contract import (
 )
 from syncaudit.errors import TransientError
 from syncaudit.identity import Pseudonymizer, normalize_email
+from syncaudit.testing.model import Faults
 
 CONTRACT_KEY = b"contract-test-key-0123456789abcdef"
 
@@ -273,10 +274,16 @@ def transient(retry_after: float | None = None) -> TransientError:
 
 @dataclass
 class ContractSystem:
+    """A connector wired to its system with one known person in it, and the hooks the suite's
+    `supports_*` flags ask for (faults; changing the system out of band)."""
+
     connector: Connector
     present_email: str  # in the system, in any case; the contract normalises
     present_name: str
     absent_email: str = "nobody.here@example.invalid"
+    faults: Faults | None = None  # supports_faults
+    remove_person: Callable[[], None] | None = None  # supports_changes: the person leaves
+    add_person: Callable[[str, str], None] | None = None  # supports_changes: (email, name) joins
 
 
 def drain(changes: Iterator[Change]) -> list[Change]:
