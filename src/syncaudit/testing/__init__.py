@@ -69,7 +69,8 @@ class FakeSystem:
     items: dict[str, FakeItem] = field(default_factory=dict)
     version: int = 0
     removed: dict[str, int] = field(default_factory=dict)
-    fail_next: list[Exception] = field(default_factory=list)
+    fail_next: list[BaseException] = field(default_factory=list)
+    fail_mid_pull: list[BaseException] = field(default_factory=list)  # after the first page
     calls: list[str] = field(default_factory=list)
     erase_calls: list[str] = field(default_factory=list)
 
@@ -145,6 +146,8 @@ class FakeConnector:
                     legal_basis="Accounting Act 2:10" if self.legal_hold else None,
                 )
             yield Checkpoint(stream=self.STREAM, cursor=f"{prefix}{batch[-1].version}")
+            if self.system.fail_mid_pull:
+                raise self.system.fail_mid_pull.pop(0)
         if not in_round:
             for ext_id, version in sorted(self.system.removed.items()):
                 if version > since:
