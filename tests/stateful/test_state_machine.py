@@ -5,7 +5,7 @@ the audit chain verifies, every task's state is one the engine knows, and a requ
 completed left no record of the person in a system that erases; after a clean sync round the
 index equals the systems' content.
 
-SYNCAUDIT_STATEFUL_EXAMPLES (default 25) sets the number of examples; derandomized, no stored
+SYNCAUDIT_STATEFUL_EXAMPLES (default 12, ~8 s) sets the number of examples; derandomized, no stored
 example database, so CI runs the same sequences every time.
 """
 
@@ -18,6 +18,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -38,7 +39,8 @@ from syncaudit.errors import AuthError, ConnectorError, PermanentError, Transien
 from syncaudit.models import ErasureRequest, ErasureTask, Record, Subject
 from syncaudit.testing import FakePlugin, FakeSystem, make_settings
 
-EXAMPLES = int(os.environ.get("SYNCAUDIT_STATEFUL_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("SYNCAUDIT_STATEFUL_EXAMPLES", "12"))
+pytestmark = pytest.mark.timeout(120 + 3 * EXAMPLES)  # ~0.7 s an example, shrinking aside
 PEOPLE = [(f"person{i}@example.fi", f"Person{i} Tester{i}") for i in range(3)]
 ITEMS = [f"item{i}" for i in range(4)]
 PULLED = ("crm", "books")  # erases through an API; keeps under a legal hold
@@ -85,6 +87,12 @@ class SyncAndErase(RuleBasedStateMachine):
         url = f"sqlite:///{self.dir / 'index.db'}"
         return App(make_settings(url, SYSTEMS), clock=self.clock)
 
+    def _heal(self) -> None:
+        for system in self.systems.values():
+            system.fail_next.clear()
+            system.fail_mid_pull.clear()
+            system.fail_after_erase.clear()
+
     def teardown(self) -> None:
         self.app.close()
         FakePlugin.systems.clear()
@@ -110,10 +118,15 @@ class SyncAndErase(RuleBasedStateMachine):
     def delete(self, system: str, item: str) -> None:
         self.systems[system].delete(item)
 
-    @rule(system=st.sampled_from(PULLED), kind=FAULTS, mid_pull=st.booleans())
-    def fail_next_call(self, system: str, kind: str, mid_pull: bool) -> None:
-        queue = self.systems[system].fail_mid_pull if mid_pull else self.systems[system].fail_next
-        queue.append(fault(kind))
+    @rule(
+        system=st.sampled_from(PULLED),
+        kind=FAULTS,
+        where=st.sampled_from(["next", "mid_pull", "after_erase"]),
+    )
+    def fail(self, system: str, kind: str, where: str) -> None:
+        """The next call fails before it acts, a pull fails after its first page, or an erase
+        is applied and its answer lost (a timeout, or a kill -9 before the outcome is stored)."""
+        getattr(self.systems[system], f"fail_{where}").append(fault(kind))
 
     @rule(seconds=st.sampled_from([1, 60, 3600, 86400]))
     def time_passes(self, seconds: int) -> None:
@@ -173,9 +186,7 @@ class SyncAndErase(RuleBasedStateMachine):
     @rule()
     def clean_round(self) -> None:
         """No faults, leases run out, the worker drains, then every system is synced."""
-        for system in self.systems.values():
-            system.fail_next.clear()
-            system.fail_mid_pull.clear()
+        self._heal()
         self.clock.advance(timedelta(days=1))
         Worker(self.app).run_until_idle()
         for name in PULLED:
@@ -240,9 +251,7 @@ class SyncAndErase(RuleBasedStateMachine):
     @rule()
     def drain_everything(self) -> None:
         """Final states: with faults cleared and time passing, every task ends."""
-        for system in self.systems.values():
-            system.fail_next.clear()
-            system.fail_mid_pull.clear()
+        self._heal()
         for _ in range(4):  # past every lease, Retry-After and the 15-minute auth retry
             self.clock.advance(timedelta(days=1))
             Worker(self.app).run_until_idle()

@@ -71,6 +71,7 @@ class FakeSystem:
     removed: dict[str, int] = field(default_factory=dict)
     fail_next: list[BaseException] = field(default_factory=list)
     fail_mid_pull: list[BaseException] = field(default_factory=list)  # after the first page
+    fail_after_erase: list[BaseException] = field(default_factory=list)  # applied, answer lost
     calls: list[str] = field(default_factory=list)
     erase_calls: list[str] = field(default_factory=list)
 
@@ -206,6 +207,8 @@ class FakeConnector:
             self.system.put(ref.external_id, *remaining)
         else:
             self.system.delete(ref.external_id)
+        if self.system.fail_after_erase:
+            raise self.system.fail_after_erase.pop(0)
         return Outcome(status=OutcomeStatus.ERASED, ref=ref)
 
     def verify(self, target: ErasureTarget, refs: Sequence[RecordRef]) -> list[RecordRef]:
