@@ -1157,7 +1157,10 @@ class _Handler(BaseHTTPRequestHandler):
                     fault=faulted,
                 )
             )
-            self._send(reply)
+            try:
+                self._send(reply)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (its timeout)
+                self.close_connection = True
         finally:
             sim._leave()
 

@@ -225,10 +225,7 @@ class GraphSession:
         from kiota_authentication_azure.azure_identity_authentication_provider import (
             AzureIdentityAuthenticationProvider,
         )
-        from kiota_http.kiota_client_factory import (
-            DEFAULT_CONNECTION_TIMEOUT,
-            DEFAULT_REQUEST_TIMEOUT,
-        )
+        from kiota_http.kiota_client_factory import DEFAULT_CONNECTION_TIMEOUT
         from kiota_http.middleware.options import RetryHandlerOption
         from msgraph.graph_request_adapter import GraphRequestAdapter
         from msgraph.graph_request_adapter import options as graph_options
@@ -239,15 +236,19 @@ class GraphSession:
         options[RetryHandlerOption.get_key()] = RetryHandlerOption(
             max_retries=0, should_retry=False
         )
-        http: Any = None
+        # The SDK's default client, with our read timeout (a hung request becomes a
+        # TransientError in `map_error` instead of waiting the SDK's 100 s).
+        seconds = self.settings.timeout_seconds
+        extra: dict[str, Any] = {}
         if self.settings.ca_file:  # otherwise httpx's defaults (SSL_CERT_FILE etc.) hold
             import ssl
 
-            http = httpx.AsyncClient(
-                timeout=httpx.Timeout(DEFAULT_REQUEST_TIMEOUT, connect=DEFAULT_CONNECTION_TIMEOUT),
-                http2=True,
-                verify=ssl.create_default_context(cafile=self.settings.ca_file),
-            )
+            extra["verify"] = ssl.create_default_context(cafile=self.settings.ca_file)
+        http: Any = httpx.AsyncClient(
+            timeout=httpx.Timeout(seconds, connect=min(seconds, DEFAULT_CONNECTION_TIMEOUT)),
+            http2=True,
+            **extra,
+        )
         http = GraphClientFactory.create_with_default_middleware(client=http, options=options)
         self._http = http
         self._credential = self._make_credential()

@@ -33,6 +33,7 @@ class MsGraphSettings:
     calendar_policy: str = "redact"
     ca_file: str = ""
     locate_scans_calendar: bool = True
+    timeout_seconds: int = 100  # read timeout of one request (the SDK's default)
 
 
 def parse_settings(raw: Mapping[str, Any], *, path: str, env: Mapping[str, str]) -> MsGraphSettings:
@@ -67,6 +68,7 @@ def parse_settings(raw: Mapping[str, Any], *, path: str, env: Mapping[str, str])
     if ca_file and not os.path.isfile(ca_file):
         reader.problem("ca_file", "no such file")
     scan = reader.boolean("locate_scans_calendar", True)
+    timeout = reader.integer("timeout_seconds", 100, minimum=1)
     reader.finish()
     return MsGraphSettings(
         tenant_id=tenant_id,
@@ -82,4 +84,5 @@ def parse_settings(raw: Mapping[str, Any], *, path: str, env: Mapping[str, str])
         calendar_policy=policy,
         ca_file=ca_file,
         locate_scans_calendar=scan,
+        timeout_seconds=timeout,
     )

@@ -228,6 +228,7 @@ class Fault:
     count: int = 1
     path_contains: str = ""
     method: str | None = None
+    delay: float = 0.0  # seconds to wait before answering (outlasting a client's timeout)
 
     def matches(self, method: str, path: str) -> bool:
         return self.count > 0 and (self.method in (None, method)) and self.path_contains in path
@@ -356,12 +357,17 @@ class ProcountorSimulator:
         count: int = 1,
         path_contains: str = "",
         method: str | None = None,
+        delay: float = 0.0,
     ) -> Fault:
-        """Answer the next `count` matching requests with `status`."""
-        fault = Fault(status, retry_after, count, path_contains, method)
+        """Answer the next `count` matching requests with `status` (after `delay` seconds)."""
+        fault = Fault(status, retry_after, count, path_contains, method, delay)
         with self._lock:
             self._faults.append(fault)
         return fault
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
 
     def expire_tokens(self) -> None:
         """Every token issued so far is rejected from now on (as after its hour)."""
@@ -627,6 +633,8 @@ class ProcountorSimulator:
         if self.on_request is not None:
             self.on_request(method, path, query)
         fault = self._take_fault(method, path)
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
         if fault is not None:
             reply = _Reply(fault.status, _Problem(fault.status, "Injected fault").body)
             if fault.retry_after is not None:

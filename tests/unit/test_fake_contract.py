@@ -1,3 +1,5 @@
+"""The in-memory fake passes the connector contract too (the state machine relies on it)."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,6 +9,8 @@ from syncaudit.testing.contract import ConnectorContract
 
 
 class TestFakeConnectorContract(ConnectorContract):
+    supports_faults = False  # it raises what it is handed; tests/stateful drives that
+
     @pytest.fixture
     def contract_system(self) -> ContractSystem:
         system = FakeSystem()
@@ -16,4 +20,6 @@ class TestFakeConnectorContract(ConnectorContract):
             connector=FakeConnector("fake", system, page_size=1),
             present_email="anna.virtanen@example.fi",
             present_name="Anna Virtanen",
+            remove_person=lambda: [system.delete(i) for i in ("1", "2")],
+            add_person=lambda email, name: system.put("3", (email, name)),
         )

@@ -84,6 +84,10 @@ class SimCore:
             self.faults.append(fault)
         return fault
 
+    def clear_faults(self) -> None:
+        with self._lock:
+            self.faults.clear()
+
     def count(
         self, endpoint: str | None = None, *, method: str | None = None, status: int | None = None
     ) -> int:

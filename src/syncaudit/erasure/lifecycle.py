@@ -61,8 +61,7 @@ def _reopen_tasks(s: Session, request: ErasureRequest, now: datetime) -> int:
     )
     reopened = 0
     for task in tasks:
-        assert task.finished_at is not None
-        refs = reappeared_refs(s, request.pseudonym, task.system, task.finished_at)
+        refs = reappeared_refs(s, request.pseudonym, task.system)
         if not refs:
             continue
         keys = {ref_key(r) for r in refs}

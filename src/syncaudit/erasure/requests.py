@@ -18,7 +18,7 @@ from syncaudit.erasure import lifecycle
 from syncaudit.erasure.refs import merge, ref_to_json
 from syncaudit.erasure.states import OPEN_REQUEST_STATES, Origin, RequestState, TaskState
 from syncaudit.errors import ConnectorError, UsageError
-from syncaudit.index import index_refs
+from syncaudit.index import index_refs, mark_verified_absent
 from syncaudit.models import AuditEntry, ErasureRequest, ErasureTask, Record, Subject
 
 
@@ -268,6 +268,8 @@ def confirm(app: Context, request_id: str, system: str, note: str | None = None)
         task.outcomes = [{**o, "status": "confirmed"} for o in task.outcomes or []]
         request = s.get(ErasureRequest, request_id)
         assert request is not None
+        if request.kind == "erasure":  # the operator says the data is gone there
+            mark_verified_absent(s, request.pseudonym, system, now)
         audit.append(
             s,
             "task.confirmed",

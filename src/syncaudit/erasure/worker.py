@@ -42,7 +42,7 @@ from syncaudit.erasure.refs import (
 )
 from syncaudit.erasure.states import Origin, RequestState, TaskState
 from syncaudit.errors import AuthError, PermanentError, SyncauditError, TransientError
-from syncaudit.index import index_refs
+from syncaudit.index import index_refs, mark_verified_absent
 from syncaudit.models import ErasureRequest, ErasureTask
 from syncaudit.retry import DEFAULT_POLICY
 
@@ -354,6 +354,7 @@ class Worker:
                 task.instructions = instructions
             if state is TaskState.VERIFIED:
                 task.finished_at = now
+                mark_verified_absent(s, request.pseudonym, system, now)
             audit.append(
                 s,
                 event,

@@ -3,6 +3,7 @@
 subject_view(ctx, email)                 where a person appears (as `syncaudit subject`)
 index_refs(session, pseudonym, system)   the records the index knows, as RecordRefs
 reappeared_refs(...)                     records seen again after a system was verified
+mark_verified_absent(...)                what a verification proved gone, marked removed
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from syncaudit.clock import utc
@@ -81,11 +82,12 @@ def index_refs(session: Session, pseudonym: str, system: str) -> list[RecordRef]
     return [_ref_of(r) for r in rows]
 
 
-def reappeared_refs(
-    session: Session, pseudonym: str, system: str, after: datetime
-) -> list[RecordRef]:
-    """Records a sync saw after `after` (when the system was verified clean), legal holds aside:
-    the person came back while their request was still open."""
+def reappeared_refs(session: Session, pseudonym: str, system: str) -> list[RecordRef]:
+    """Live records of a system verified clean (legal holds aside): verification marked the
+    person's records there removed (`mark_verified_absent`), so a live one is one a sync saw
+    again while the request was still open. No timestamps compared: a sighting at the very
+    instant of verification counts, and the bulk writer's text timestamps on SQLite do not
+    sort with the ORM's."""
     rows = session.scalars(
         select(Record)
         .join(Subject, Subject.id == Record.subject_id)
@@ -94,11 +96,28 @@ def reappeared_refs(
             Record.system == system,
             Record.removed_at.is_(None),
             Record.legal_hold_until.is_(None),
-            Record.last_seen > after,
         )
         .order_by(Record.id)
     )
     return [_ref_of(r) for r in rows]
+
+
+def mark_verified_absent(session: Session, pseudonym: str, system: str, now: datetime) -> int:
+    """A system was verified clean of the person: its records (legal holds aside) are gone, so
+    a live record of theirs there afterwards is one a sync saw again (`reappeared_refs`), even
+    at the same instant. Returns the records marked."""
+    subject_id = select(Subject.id).where(Subject.pseudonym == pseudonym).scalar_subquery()
+    result = session.execute(
+        update(Record)
+        .where(
+            Record.subject_id == subject_id,
+            Record.system == system,
+            Record.removed_at.is_(None),
+            Record.legal_hold_until.is_(None),
+        )
+        .values(removed_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _ref_of(r: Record) -> RecordRef:

@@ -7,7 +7,7 @@ which needs pytest, is `syncaudit.testing.contract`.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
@@ -35,6 +35,7 @@ from syncaudit.contract import (
 )
 from syncaudit.errors import TransientError
 from syncaudit.identity import Pseudonymizer, normalize_email
+from syncaudit.testing.model import Faults
 
 CONTRACT_KEY = b"contract-test-key-0123456789abcdef"
 
@@ -68,7 +69,9 @@ class FakeSystem:
     items: dict[str, FakeItem] = field(default_factory=dict)
     version: int = 0
     removed: dict[str, int] = field(default_factory=dict)
-    fail_next: list[Exception] = field(default_factory=list)
+    fail_next: list[BaseException] = field(default_factory=list)
+    fail_mid_pull: list[BaseException] = field(default_factory=list)  # after the first page
+    fail_after_erase: list[BaseException] = field(default_factory=list)  # applied, answer lost
     calls: list[str] = field(default_factory=list)
     erase_calls: list[str] = field(default_factory=list)
 
@@ -144,6 +147,8 @@ class FakeConnector:
                     legal_basis="Accounting Act 2:10" if self.legal_hold else None,
                 )
             yield Checkpoint(stream=self.STREAM, cursor=f"{prefix}{batch[-1].version}")
+            if self.system.fail_mid_pull:
+                raise self.system.fail_mid_pull.pop(0)
         if not in_round:
             for ext_id, version in sorted(self.system.removed.items()):
                 if version > since:
@@ -202,6 +207,8 @@ class FakeConnector:
             self.system.put(ref.external_id, *remaining)
         else:
             self.system.delete(ref.external_id)
+        if self.system.fail_after_erase:
+            raise self.system.fail_after_erase.pop(0)
         return Outcome(status=OutcomeStatus.ERASED, ref=ref)
 
     def verify(self, target: ErasureTarget, refs: Sequence[RecordRef]) -> list[RecordRef]:
@@ -273,10 +280,16 @@ def transient(retry_after: float | None = None) -> TransientError:
 
 @dataclass
 class ContractSystem:
+    """A connector wired to its system with one known person in it, and the hooks the suite's
+    `supports_*` flags ask for (faults; changing the system out of band)."""
+
     connector: Connector
     present_email: str  # in the system, in any case; the contract normalises
     present_name: str
     absent_email: str = "nobody.here@example.invalid"
+    faults: Faults | None = None  # supports_faults
+    remove_person: Callable[[], None] | None = None  # supports_changes: the person leaves
+    add_person: Callable[[str, str], None] | None = None  # supports_changes: (email, name) joins
 
 
 def drain(changes: Iterator[Change]) -> list[Change]:

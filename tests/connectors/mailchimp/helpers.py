@@ -37,6 +37,7 @@ def make_connector(
     page_size: int = 1000,
     audiences: tuple[str, ...] = (),
     api_key: str | None = None,
+    policy: RetryPolicy = POLICY,
     **settings: object,
 ) -> MailchimpConnector:
     config = MailchimpSettings(
@@ -47,8 +48,26 @@ def make_connector(
     )
     profile: SystemProfile = PLUGIN.default_profile(config)
     return MailchimpConnector(
-        "newsletter", config, profile, clock=clock, policy=POLICY, page_size=page_size
+        "newsletter", config, profile, clock=clock, policy=policy, page_size=page_size
     )
+
+
+class MailchimpFaults:
+    """The contract suite's faults (syncaudit.testing.model.Faults) on the simulator."""
+
+    hang_seconds = 1.6  # longer than the contract connector's timeout_seconds = 1
+
+    def __init__(self, sim: MailchimpSimulator) -> None:
+        self.sim = sim
+
+    def fail(self, status: int, *, count: int = 1, retry_after: float | None = None) -> None:
+        self.sim.inject(status=status, count=count, retry_after=retry_after)
+
+    def hang(self, *, count: int = 1) -> None:
+        self.sim.inject(status=200, count=count, delay=self.hang_seconds, after=True)
+
+    def clear(self) -> None:
+        self.sim.clear_faults()
 
 
 class Crash(Exception):

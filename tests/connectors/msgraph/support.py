@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from syncaudit.contract import (
 )
 from syncaudit.identity import normalize_email
 from syncaudit_msgraph.connector import MsGraphConnector
+from syncaudit_msgraph.simulator import GraphSimulator
 
 # msgraph-sdk and kiota warn at import time about their own deprecated classes; the imports happen
 # lazily on the connector's event loop, during whichever test first needs a module.
@@ -86,3 +88,47 @@ def index_refs(connector: MsGraphConnector, target: ErasureTarget) -> list[Recor
                 locator=change.locator,
             )
     return list(refs.values())
+
+
+HANG_SECONDS = 1.6  # longer than the contract connector's timeout_seconds = 1
+
+
+class GraphFaults:
+    """The contract suite's faults (syncaudit.testing.model.Faults) on the Graph simulator."""
+
+    def __init__(self, sim: GraphSimulator) -> None:
+        self.sim = sim
+
+    def fail(self, status: int, *, count: int = 1, retry_after: float | None = None) -> None:
+        after = None if retry_after is None else f"{retry_after:g}"
+        self.sim.inject(status=status, count=count, retry_after=after, path_contains="/users/")
+
+    def hang(self, *, count: int = 1) -> None:
+        self.sim.inject(status=0, delay=HANG_SECONDS, count=count, path_contains="/users/")
+
+    def clear(self) -> None:
+        self.sim.clear_faults()
+
+
+class GraphPeople:
+    """Adds and removes people in the simulator out of band, remembering what it added."""
+
+    def __init__(self, sim: GraphSimulator) -> None:
+        self.sim = sim
+        self.items: list[tuple[str, str, str]] = []  # (kind, mailbox, id) of the known person
+
+    def contact(self, mailbox: str, name: str, emails: list[str], **kw: str) -> None:
+        self.items.append(
+            ("contact", mailbox, self.sim.add_contact(mailbox, name=name, emails=emails, **kw))
+        )
+
+    def event(self, mailbox: str, **kw: Any) -> None:
+        self.items.append(("event", mailbox, self.sim.add_event(mailbox, **kw)))
+
+    def add(self, email: str, name: str) -> None:
+        self.sim.add_contact(MAILBOXES[0], name=name, emails=[email])
+
+    def remove(self) -> None:
+        for kind, mailbox, item_id in self.items:
+            delete = self.sim.delete_contact if kind == "contact" else self.sim.delete_event
+            delete(mailbox, item_id)

@@ -59,7 +59,9 @@ def env_for(sim: ProcountorSimulator) -> dict[str, str]:
 def make_connector(sim: ProcountorSimulator, clock: ManualClock) -> Iterator[MakeConnector]:
     made: list[ProcountorConnector] = []
 
-    def make(page_size: int = 200, **options: Any) -> ProcountorConnector:
+    def make(
+        page_size: int = 200, policy: RetryPolicy = POLICY, **options: Any
+    ) -> ProcountorConnector:
         table = system_table(sim, **options)
         settings = PLUGIN.parse_settings(table, path="systems[0]", env=env_for(sim))
         conn = ProcountorConnector(
@@ -67,7 +69,7 @@ def make_connector(sim: ProcountorSimulator, clock: ManualClock) -> Iterator[Mak
             settings,
             PLUGIN.default_profile(settings),
             clock=clock,
-            policy=POLICY,
+            policy=policy,
             page_size=page_size,
         )
         made.append(conn)

@@ -38,3 +38,21 @@ def minimum_requests(listing_sizes: Iterable[int], size: int = SIZE) -> int:
         pages = -(-n // size)
         total += max(1, pages) + pages
     return total
+
+
+class ProcountorFaults:
+    """The contract suite's faults (syncaudit.testing.model.Faults) on the simulator."""
+
+    hang_seconds = 1.6  # longer than the contract connector's timeout_seconds = 1
+
+    def __init__(self, sim: ProcountorSimulator) -> None:
+        self.sim = sim
+
+    def fail(self, status: int, *, count: int = 1, retry_after: float | None = None) -> None:
+        self.sim.inject(status=status, count=count, retry_after=retry_after, path_contains="/api/")
+
+    def hang(self, *, count: int = 1) -> None:
+        self.sim.inject(status=503, count=count, delay=self.hang_seconds, path_contains="/api/")
+
+    def clear(self) -> None:
+        self.sim.clear_faults()
