@@ -91,9 +91,10 @@ def _move_ids(s: Session, subject: Subject, tasks: list[ErasureTask]) -> int:
             to: dict[str, Any] | None = outcome.get("moved_to")
             if not to or to.get("external_id") == outcome.get("external_id"):
                 continue
-            where = (
+            where = (  # the id changes, the stream (e.g. the audience) does not
                 Record.subject_id == subject.id,
                 Record.system == task.system,
+                Record.stream == to["stream"],
                 Record.kind == outcome["kind"],
             )
             # a sync may have met the moved record already: keep that row, drop the old one
@@ -102,10 +103,7 @@ def _move_ids(s: Session, subject: Subject, tasks: list[ErasureTask]) -> int:
             if met is not None:
                 s.execute(delete(Record).where(*old))
             else:
-                values: dict[str, Any] = {"external_id": to["external_id"]}
-                if to.get("stream"):
-                    values["stream"] = to["stream"]
-                s.execute(update(Record).where(*old).values(**values))
+                s.execute(update(Record).where(*old).values(external_id=to["external_id"]))
             moved += 1
     return moved
 
