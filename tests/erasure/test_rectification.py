@@ -11,8 +11,10 @@ step.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -23,6 +25,7 @@ from syncaudit.app import App
 from syncaudit.cli import app as cli
 from syncaudit.config import load_config
 from syncaudit.models import AuditEntry, RectifiedAddress
+from syncaudit.reports.monthly import build_monthly
 
 from .world import BOB, COACH, ILONA, SDK_WARNINGS, World, table_hits
 
@@ -152,6 +155,9 @@ def test_rectify_name_and_then_address_everywhere(configured: tuple[World, Path]
         with app.db.session() as s:
             assert len(list(s.scalars(select(RectifiedAddress)))) == 1
             assert audit.verify(s).ok
+        month = datetime.now(ZoneInfo(app.settings.reports.timezone)).strftime("%Y-%m")
+        counted = build_monthly(app, month, lang="en")["requests"]["rectification"]
+        assert (counted["received"], counted["completed"]) == (2, 2)
         # a full sync reads the invoice again, which holds the old address (vouchers are not
         # rewritten): noticed once, not erased
         app.sync(full=True)
