@@ -184,9 +184,36 @@ def test_mailchimp_refuses_an_address_that_is_a_member_already(
     old, _ = ILONA
     world.mailchimp.add_member(world.audiences[1], NEW, fname="Ilona", lname="V")
     invoke("sync")
+    dry = invoke("rectify", old, "--new-email", NEW, "--dry-run").stdout
+    assert "REFUSED: the new address is a member of this audience already" in dry
     view = as_json("rectify", old, "--new-email", NEW, "--yes")
     task = {t["system"]: t for t in view["tasks"]}["newsletter"]
     assert task["state"] == "failed"
     assert "a member already" in task["last_error"]
     assert "merge the two members by hand" in task["last_error"]
     assert view["state"] != "completed"
+
+    # the operator merges by hand (the old member goes), then retries: the task completes
+    world.mailchimp.delete_permanent(world.audiences[1], old)
+    invoke("erasure", "retry", view["id"], "newsletter")
+    invoke("work")
+    task = {t["system"]: t for t in as_json("erasure", "show", view["id"])["tasks"]}["newsletter"]
+    assert task["state"] == "verified", task
+    assert all(m is not None and m["email_address"] == NEW for m in members(world, NEW))
+
+
+def test_mailchimp_refuses_an_address_that_was_permanently_deleted(
+    configured: tuple[World, Path],
+) -> None:
+    world, _ = configured
+    plant(world)
+    old, _ = ILONA
+    world.mailchimp.add_member(world.audiences[0], NEW)
+    world.mailchimp.delete_permanent(world.audiences[0], NEW)
+    invoke("sync")
+    view = as_json("rectify", old, "--new-email", NEW, "--yes")
+    task = {t["system"]: t for t in view["tasks"]}["newsletter"]
+    assert task["state"] == "failed"
+    assert "permanently deleted there" in task["last_error"]
+    assert "signing up again" in task["last_error"]
+    assert members(world, old)[0] is not None  # nothing was changed in that audience
