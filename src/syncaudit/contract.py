@@ -9,6 +9,9 @@ A connector is built from its validated settings, needs no database, and speaks 
   has `round_complete=True`, and the runner marks the stream's records not seen in it as removed.
 - `locate(target)` finds the person live; `preview` says what erasing a record would do (dry run);
   `erase` does it, idempotently; `verify` re-reads and returns what is still there.
+- Optional capabilities are declared (`Capability`) and met by a Protocol: `SupportsExport`,
+  `SupportsObjection`, `SupportsMail`, `SupportsRectification` (correct a name or address in
+  place: preview, rectify idempotently, verify by re-reading).
 
 Every call may be repeated after a crash. Errors are `TransientError`, `PermanentError`,
 `AuthError` from `syncaudit.errors`.
