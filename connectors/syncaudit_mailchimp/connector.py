@@ -10,6 +10,10 @@
 - verify: the records given plus a fresh locate; a member that still answers GET is still there.
 - unsubscribe (objection): PATCH status=unsubscribed, nothing deleted.
 - export (access): the live member fields of one record.
+- rectify (rectification): PATCH merge_fields FNAME/LNAME and/or email_address in the record's
+  audience; a new address gives the member a new id (the MD5 of it). Mailchimp refuses an
+  address that is a member of the audience already ("Member Exists") or was permanently deleted
+  from it ("Forgotten Email Not Subscribed"): a PermanentError with the operator's next step.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from syncaudit.clock import Clock
 from syncaudit.contract import (
     Action,
     Change,
+    Correction,
     ErasureTarget,
     Outcome,
     OutcomeStatus,
@@ -46,10 +51,11 @@ from syncaudit_mailchimp.members import (
     list_id_of,
     locator_for,
     stream_for,
+    subscriber_hash,
 )
 from syncaudit_mailchimp.pull import PAGE_SIZE, AudienceReader, Listing
 from syncaudit_mailchimp.settings import CAPABILITIES, MailchimpSettings
-from syncaudit_mailchimp.transport import NotFound, Transport
+from syncaudit_mailchimp.transport import NotFound, Refused, Transport
 
 log = structlog.get_logger(__name__)
 
@@ -336,6 +342,143 @@ class MailchimpConnector:
             "tags": [t.get("name") for t in member.get("tags") or [] if isinstance(t, dict)],
             "marketing_permissions": member.get("marketing_permissions") or [],
         }
+
+    # -- rectification ---------------------------------------------------------------------
+
+    def _current(
+        self, ref: RecordRef, target: ErasureTarget, fix: Correction
+    ) -> tuple[RecordRef, dict[str, Any] | None]:
+        """The member as it is now: under its id, or (the address changed already) the new."""
+        list_id = _list_id(ref)
+        member = self._member(list_id, ref.external_id, RECTIFY_FIELDS)
+        if member is not None and holds(member, target):
+            return ref, member
+        if fix.email:
+            moved = self._moved(ref, fix.email)
+            member = self._member(list_id, moved.external_id, RECTIFY_FIELDS)
+            if member is not None and fix.is_new_address(member.get("email_address")):
+                return moved, member
+        return ref, None
+
+    def _moved(self, ref: RecordRef, email: str) -> RecordRef:
+        return RecordRef(
+            system=ref.system,
+            kind=ref.kind,
+            external_id=subscriber_hash(email),
+            stream=ref.stream,
+            locator=ref.locator,
+            label=ref.label,
+        )
+
+    def preview_rectification(
+        self, ref: RecordRef, target: ErasureTarget, correction: Correction
+    ) -> PlannedAction:
+        now, member = self._current(ref, target, correction)
+        if member is None:
+            return PlannedAction(ref=ref, action=Action.NONE, explanation="no longer there")
+        patch = _member_patch(member, correction)
+        if not patch:
+            return PlannedAction(ref=ref, action=Action.NONE, explanation="already correct")
+        list_id = _list_id(ref)
+        explanation = (
+            "update "
+            + " and ".join(
+                w
+                for k, w in (("merge_fields", "FNAME/LNAME"), ("email_address", "the address"))
+                if k in patch
+            )
+            + f" in audience {list_id}"
+        )
+        if "email_address" in patch and correction.email:
+            taken = self._member(list_id, subscriber_hash(correction.email), ["id"])
+            if taken is not None:
+                explanation += " — REFUSED: the new address is a member of this audience already"
+        return PlannedAction(ref=now, action=Action.UPDATE, explanation=explanation)
+
+    def rectify(self, ref: RecordRef, target: ErasureTarget, correction: Correction) -> Outcome:
+        now, member = self._current(ref, target, correction)
+        moved = now if now.external_id != ref.external_id else None
+        if member is None:
+            return Outcome(status=OutcomeStatus.ALREADY_ABSENT, ref=ref, detail="no such member")
+        patch = _member_patch(member, correction)
+        if not patch:
+            return Outcome(status=OutcomeStatus.ALREADY_CORRECT, ref=ref, moved_to=moved)
+        list_id = _list_id(ref)
+        try:
+            self._transport.call(
+                "update member",
+                lambda c: c.lists.update_list_member(list_id, now.external_id, patch),
+            )
+        except NotFound:
+            return Outcome(status=OutcomeStatus.ALREADY_ABSENT, ref=ref, detail="no such member")
+        except Refused as exc:
+            raise _refusal(exc, list_id) from None
+        if "email_address" in patch and correction.email:
+            moved = self._moved(ref, correction.email)
+        log.info("mailchimp.rectified", audience=list_id, fields=sorted(patch))
+        return Outcome(
+            status=OutcomeStatus.RECTIFIED,
+            ref=ref,
+            detail=" and ".join(sorted(patch)),
+            moved_to=moved,
+        )
+
+    def verify_rectification(
+        self, target: ErasureTarget, correction: Correction, refs: Sequence[RecordRef]
+    ) -> list[RecordRef]:
+        """Each member re-read where it should be now; for a new address also a fresh look-up
+        of the old one in every audience (a member still under it is not corrected)."""
+        left: dict[tuple[str, str], RecordRef] = {}
+        for ref in refs:
+            _, member = self._current(ref, target, correction)
+            if member is not None and (
+                _member_patch(member, correction) or (correction.email and holds(member, target))
+            ):
+                left[(_list_id(ref), ref.external_id)] = ref
+        if correction.email:
+            for ref, list_id in self._locate(target, self._audiences()):
+                left.setdefault((list_id, ref.external_id), ref)
+        log.info("mailchimp.rectify_verified", remaining=len(left))
+        return list(left.values())
+
+
+RECTIFY_FIELDS = ["id", "email_address", "status", "merge_fields"]
+
+
+def _member_patch(member: Mapping[str, Any], fix: Correction) -> dict[str, Any]:
+    """The PATCH body that corrects the member; empty when it holds the corrections."""
+    patch: dict[str, Any] = {}
+    if fix.name:
+        merge = member.get("merge_fields") or {}
+        wanted = {"FNAME": fix.given_name, "LNAME": fix.surname}
+        if any((merge.get(k) or "") != v for k, v in wanted.items()):
+            patch["merge_fields"] = wanted
+    if fix.email and not fix.is_new_address(member.get("email_address")):
+        patch["email_address"] = fix.email
+    return patch
+
+
+def _refusal(exc: Refused, list_id: str) -> PermanentError:
+    if exc.title == "Member Exists":
+        return PermanentError(
+            f"mailchimp refused the new address in audience {list_id}: it is a member already",
+            next_step="In Mailchimp, merge the two members by hand (keep the one under the new "
+            "address, correct its name, archive or delete the old one), then confirm with "
+            "`syncaudit erasure retry ID SYSTEM` (the retry finds the old member gone).",
+        )
+    if exc.title == "Forgotten Email Not Subscribed":
+        return PermanentError(
+            f"mailchimp refused the new address in audience {list_id}: it was permanently "
+            "deleted there and cannot be imported",
+            next_step="Only the person can bring it back, by signing up again through a "
+            "Mailchimp form; ask them to, delete the old member, then "
+            "`syncaudit erasure retry ID SYSTEM`.",
+        )
+    return PermanentError(
+        f"mailchimp refused the correction in audience {list_id}: {exc}",
+        next_step="Correct the member in Mailchimp by hand, then "
+        "`syncaudit erasure retry ID SYSTEM`.",
+    )
 
 
 def _list_id(ref: RecordRef) -> str:

@@ -28,7 +28,9 @@ from typing import Any
 from syncaudit.contract import Capability, Secret, SettingsReader
 
 # What a connector of this kind can do (declared, so it is known without building one).
-CAPABILITIES = frozenset({Capability.PULL, Capability.ERASE, Capability.OBJECT, Capability.EXPORT})
+CAPABILITIES = frozenset(
+    {Capability.PULL, Capability.ERASE, Capability.OBJECT, Capability.EXPORT, Capability.RECTIFY}
+)
 
 MAX_CONNECTIONS = 10  # Mailchimp's documented limit of simultaneous connections per user
 _LIST_ID = re.compile(r"^[0-9a-zA-Z]{1,32}$")

@@ -65,6 +65,10 @@ ASSUMPTIONS = (
     " the form route is simplified (POST /subscribe/post?id=LIST with EMAIL, FNAME, LNAME).",
     "PATCH with a status un-archives an archived member; pending/transactional -> unsubscribed "
     "is allowed.",
+    "PATCH with a new email_address moves the member to the new address and id (the MD5 of it); "
+    "the old id then answers 404. A new address that is a member already is refused with 400 "
+    "'Member Exists', one permanently deleted from the audience with 400 'Forgotten Email Not "
+    "Subscribed', as an import of it would be.",
 )
 
 
@@ -986,8 +990,12 @@ class MailchimpSimulator:
                 raise _Problem(
                     404, "Resource Not Found", "The requested resource could not be found."
                 )
+            moved = self._readdress(aud, m, payload)
             self._apply(aud, m, payload)
-            return self._json(self._render(aud, m, None, None), q)
+            reply = self._json(self._render(aud, m, None, None), q)
+            if moved:
+                reply.effect = f"readdress:{aud.id}:{h}"
+            return reply
         if method == "PUT":
             if m is None:
                 email = str(payload.get("email_address", ""))
@@ -1006,6 +1014,35 @@ class MailchimpSimulator:
         except ValueError:
             raise _Problem(400, "JSON Parse Exception", "The body is not valid JSON.") from None
         return data if isinstance(data, dict) else {}
+
+    def _readdress(self, aud: _Audience, m: _Member, payload: Mapping[str, Any]) -> bool:
+        """PATCH email_address: the member takes the new address and with it a new id (assumed:
+        refused like an import when the address is a member already or was forgotten)."""
+        email = payload.get("email_address")
+        if email is None or subscriber_hash(str(email)) == m.id:
+            return False
+        email = str(email)
+        if "@" not in email or "." not in email.rpartition("@")[2]:
+            raise _Problem(400, "Invalid Resource", "Please provide a valid email address.")
+        new = subscriber_hash(email)
+        if new in aud.members:
+            raise _Problem(
+                400,
+                "Member Exists",
+                f"{email} is already a list member. Use PUT to insert or update list members.",
+            )
+        if new in aud.forgotten:
+            raise _Problem(
+                400,
+                "Forgotten Email Not Subscribed",
+                f"{email} was permanently deleted and cannot be re-imported. The contact must "
+                "re-subscribe to get back on the list.",
+            )
+        del aud.members[m.id]
+        m.email = email
+        aud.members[new] = m
+        aud.version += 1
+        return True
 
     def _apply(self, aud: _Audience, m: _Member, payload: Mapping[str, Any]) -> None:
         status = payload.get("status")

@@ -191,6 +191,33 @@ def contact_patch_addresses(
     return build
 
 
+def contact_patch_fields(
+    mailbox: str, folder: str, contact_id: str, fields: Mapping[str, Any]
+) -> Build:
+    """PATCH a contact's name fields and/or emailAddresses (rectification)."""
+
+    def build(client: Any) -> Any:
+        from msgraph.generated.models.contact import Contact
+        from msgraph.generated.models.email_address import EmailAddress
+
+        body = Contact()
+        if "displayName" in fields:
+            body.display_name = fields["displayName"]
+        if "givenName" in fields:
+            body.given_name = fields["givenName"]
+        if "surname" in fields:
+            body.surname = fields["surname"]
+        if "emailAddresses" in fields:
+            body.email_addresses = [
+                EmailAddress(name=a.get("name"), address=a.get("address"))
+                for a in fields["emailAddresses"]
+            ]
+        item = _contacts(client, mailbox, folder).by_contact_id(contact_id)
+        return item.to_patch_request_information(body)
+
+    return build
+
+
 def contact_purge(mailbox: str, folder: str, contact_id: str) -> Build:
     def build(client: Any) -> Any:
         item = _contacts(client, mailbox, folder).by_contact_id(contact_id)

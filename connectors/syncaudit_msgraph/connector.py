@@ -33,6 +33,7 @@ from syncaudit.clock import Clock
 from syncaudit.contract import (
     Action,
     Change,
+    Correction,
     ErasureTarget,
     MailMessage,
     Outcome,
@@ -62,6 +63,7 @@ from ._parse import (
 )
 from ._plan import EventPlan, plan_deleted, plan_event, series_explanation
 from ._pull import Puller, Window, folder_tree
+from ._rectify import holds_either, wanted_patch
 from .settings import CAPABILITIES, MsGraphSettings
 
 log = structlog.get_logger(__name__)
@@ -602,6 +604,85 @@ class MsGraphConnector:
             entry.update(record="recurring calendar entry", recurrence=pattern)
         return entry
 
+    # -- rectification (capability RECTIFY: contacts only; calendar entries are history) -----
+
+    def preview_rectification(
+        self, ref: RecordRef, target: ErasureTarget, correction: Correction
+    ) -> PlannedAction:
+        return self._session.run(self._preview_rectification(ref, target, correction))
+
+    async def _preview_rectification(
+        self, ref: RecordRef, target: ErasureTarget, fix: Correction
+    ) -> PlannedAction:
+        mailbox, folder = self._where(ref)
+        if ref.kind is not RecordKind.CONTACT:
+            return PlannedAction(ref=ref, action=Action.NONE, explanation=HISTORY)
+        if folder == rq.DELETED_ITEMS:
+            return PlannedAction(ref=ref, action=Action.NONE, explanation=DELETED)
+        found = await self._read_contact(mailbox, folder, ref.external_id)
+        if found.item is None or not holds_either(found.item, target, fix):
+            return PlannedAction(ref=ref, action=Action.NONE, explanation="no longer there")
+        patch = wanted_patch(found.item, target, fix)
+        if not patch:
+            return PlannedAction(ref=ref, action=Action.NONE, explanation="already correct")
+        what = dict.fromkeys(w for k, w in _FIELD_WORDS.items() if k in patch)
+        return PlannedAction(
+            ref=ref,
+            action=Action.UPDATE,
+            explanation="correct the contact's " + " and ".join(what) + "; nobody is notified",
+        )
+
+    def rectify(self, ref: RecordRef, target: ErasureTarget, correction: Correction) -> Outcome:
+        return self._session.run(self._rectify(ref, target, correction))
+
+    async def _rectify(self, ref: RecordRef, target: ErasureTarget, fix: Correction) -> Outcome:
+        mailbox, folder = self._where(ref)
+        if ref.kind is not RecordKind.CONTACT or folder == rq.DELETED_ITEMS:
+            detail = HISTORY if ref.kind is not RecordKind.CONTACT else DELETED
+            return Outcome(status=OutcomeStatus.ALREADY_CORRECT, ref=ref, detail=detail)
+        found = await self._read_contact(mailbox, folder, ref.external_id)
+        if found.item is None or not holds_either(found.item, target, fix):
+            return Outcome(status=OutcomeStatus.ALREADY_ABSENT, ref=ref, detail="contact gone")
+        patch = wanted_patch(found.item, target, fix)
+        if not patch:
+            return Outcome(status=OutcomeStatus.ALREADY_CORRECT, ref=ref)
+        build = rq.contact_patch_fields(mailbox, found.folder, ref.external_id, patch)
+        try:
+            await self._session.write(mailbox, build, "correcting a contact")
+        except NotFound:
+            return Outcome(status=OutcomeStatus.ALREADY_ABSENT, ref=ref, detail="contact gone")
+        log.info("msgraph.rectified", mailbox=self._labels[mailbox], fields=sorted(patch))
+        what = dict.fromkeys(w for k, w in _FIELD_WORDS.items() if k in patch)
+        return Outcome(status=OutcomeStatus.RECTIFIED, ref=ref, detail=" and ".join(what))
+
+    def verify_rectification(
+        self, target: ErasureTarget, correction: Correction, refs: Sequence[RecordRef]
+    ) -> list[RecordRef]:
+        return self._session.run(self._verify_rectification(target, correction, refs))
+
+    async def _verify_rectification(
+        self, target: ErasureTarget, fix: Correction, refs: Sequence[RecordRef]
+    ) -> list[RecordRef]:
+        """Contacts given that are still not corrected, and any contact that a fresh look-up
+        finds still holding the old address (or, for a name, the person's address)."""
+        contacts = [r for r in refs if r.kind is RecordKind.CONTACT]
+        located = [
+            r
+            for r in await self._locate(target)
+            if r.kind is RecordKind.CONTACT and r.locator.get("folder") != rq.DELETED_ITEMS
+        ]
+        left: dict[tuple[str, str], RecordRef] = {}
+        for ref in [*contacts, *located]:
+            mailbox, folder = self._where(ref)
+            if folder == rq.DELETED_ITEMS or (mailbox, ref.external_id) in left:
+                continue
+            found = await self._read_contact(mailbox, folder, ref.external_id)
+            if found.item is not None and wanted_patch(found.item, target, fix):
+                left[(mailbox, ref.external_id)] = ref
+        if left:
+            log.info("msgraph.rectify_left", records=len(left))
+        return list(left.values())
+
     # -- mail (capability MAIL: retention of coaching summaries; Mail.ReadWrite) --------------
 
     def messages(
@@ -689,6 +770,11 @@ class MsGraphConnector:
 WELL_KNOWN_FOLDERS = frozenset(
     {"inbox", "sentitems", "drafts", "deleteditems", "archive", "junkemail", "outbox"}
 )
+
+HISTORY = "calendar entry: history, not rewritten (the invitation keeps what it said)"
+DELETED = "in Deleted Items: not rewritten (erase it, or leave it to expire)"
+_FIELD_WORDS = {"displayName": "name", "givenName": "name", "surname": "name"}
+_FIELD_WORDS["emailAddresses"] = "address"
 
 CONTACT_EXPORT = (
     "displayName",

@@ -13,6 +13,7 @@ from syncaudit.clock import Clock, utc
 from syncaudit.config import Settings
 from syncaudit.context import Context
 from syncaudit.contract import Capability
+from syncaudit.erasure.rectified import check_after_sync as check_rectified
 from syncaudit.erasure.resurrection import ResurrectionGuard
 from syncaudit.errors import ConfigError, ConnectorError, InvalidEmail
 from syncaudit.identity import normalize_email
@@ -80,6 +81,7 @@ class App(Context):
             )
             reports.append(report)
         self.last_objection_alerts = check_after_sync(self)  # recorded as evidence by itself
+        check_rectified(self)  # a corrected address met again: recorded and logged by itself
         return reports
 
     def systems_overview(self) -> list[dict[str, Any]]:

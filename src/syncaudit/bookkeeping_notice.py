@@ -122,3 +122,99 @@ def source_deletion_notice(
 
 def _fmt(day: date, lang: str) -> str:
     return f"{day.day}.{day.month}.{day.year}" if lang == "fi" else day.isoformat()
+
+
+# -- rectification (Art. 16 + 19): invoices are vouchers and are not rewritten ----------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class _FixWords:
+    subject: str
+    intro: str
+    name: str
+    address: str
+    asks: tuple[str, ...]
+    header: tuple[str, str]
+    none: str
+    closing: str
+
+
+_FIX = {
+    "fi": _FixWords(
+        subject="Aihe: Asiakkaan henkilötietojen oikaisu (tietosuoja-asetus 16 ja 19 artikla)",
+        intro=(
+            "Hei,\n\n"
+            "asiakkaamme on pyytänyt virheellisten tai vanhentuneiden tietojensa oikaisemista "
+            "(EU:n tietosuoja-asetus, 16 artikla). Ilmoitamme oikaisusta 19 artiklan mukaisesti. "
+            "Oikaistut tiedot:"
+        ),
+        name="- nimi: {value}",
+        address="- sähköpostiosoite: {value}",
+        asks=(
+            "Alla luetellut laskut ovat kirjanpitoaineistoa (kirjanpitolaki 1336/1997, 2 luku "
+            "10 §), eikä niitä muuteta jälkikäteen. Pyydämme, että",
+            "- käytätte oikaistuja tietoja tulevissa laskuissa ja asiakasrekisterissä, ja",
+            "- vahvistatte muutoksen meille.",
+        ),
+        header=("Lasku", "Laskupäivä"),
+        none="(Asiakkaalla ei ole laskuja; päivittäkää asiakasrekisteri.)",
+        closing="Ystävällisin terveisin",
+    ),
+    "en": _FixWords(
+        subject="Subject: Rectification of a customer's personal data (GDPR Art. 16 and 19)",
+        intro=(
+            "Hello,\n\n"
+            "a customer of ours has asked for inaccurate or outdated personal data to be "
+            "rectified (GDPR Art. 16). We notify you of the rectification under GDPR Art. 19. "
+            "The corrected data:"
+        ),
+        name="- name: {value}",
+        address="- e-mail address: {value}",
+        asks=(
+            "The invoices listed below are accounting vouchers (Finnish Accounting Act "
+            "1336/1997, ch. 2 § 10) and are not altered afterwards. Please",
+            "- use the corrected data on future invoices and in the customer register, and",
+            "- confirm the change to us.",
+        ),
+        header=("Invoice", "Invoice date"),
+        none="(The customer has no invoices; please update the customer register.)",
+        closing="Kind regards",
+    ),
+}
+
+
+def rectification_notice(
+    refs: Sequence[RecordRef],
+    lang: str = "fi",
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    sender: str = "",
+) -> str:
+    """The Art. 19 notice of a rectification in Finnish or English: the corrected data, and the
+    invoices (by number and date) that stay as they are."""
+    if lang not in _FIX:
+        raise ValueError(f"lang must be one of {', '.join(_FIX)}, got {lang!r}")
+    text = _FIX[lang]
+    lines = [text.subject, "", text.intro]
+    if name:
+        lines.append(text.name.format(value=name))
+    if email:
+        lines.append(text.address.format(value=email))
+    lines += ["", *text.asks, ""]
+    rows = sorted(
+        {(invoice_number(r), (invoice_date(r) or date.min)) for r in refs},
+        key=lambda row: (row[1], row[0]),
+    )
+    if rows:
+        width = max(len(text.header[0]), *(len(number) for number, _ in rows))
+        lines.append(f"{text.header[0]:<{width}}  {text.header[1]}")
+        for number, issued in rows:
+            shown = _fmt(issued, lang) if issued != date.min else "?"
+            lines.append(f"{number:<{width}}  {shown}")
+    else:
+        lines.append(text.none)
+    lines += ["", text.closing]
+    if sender:
+        lines.append(sender)
+    return "\n".join(lines) + "\n"

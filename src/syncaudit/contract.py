@@ -9,6 +9,9 @@ A connector is built from its validated settings, needs no database, and speaks 
   has `round_complete=True`, and the runner marks the stream's records not seen in it as removed.
 - `locate(target)` finds the person live; `preview` says what erasing a record would do (dry run);
   `erase` does it, idempotently; `verify` re-reads and returns what is still there.
+- Optional capabilities are declared (`Capability`) and met by a Protocol: `SupportsExport`,
+  `SupportsObjection`, `SupportsMail`, `SupportsRectification` (correct a name or address in
+  place: preview, rectify idempotently, verify by re-reading).
 
 Every call may be repeated after a crash. Errors are `TransientError`, `PermanentError`,
 `AuthError` from `syncaudit.errors`.
@@ -62,6 +65,7 @@ class Capability(enum.StrEnum):
     OBJECT = "object"  # unsubscribe() stops marketing without deleting
     EXPORT = "export"  # export() returns the live data of a record (right of access)
     MAIL = "mail"  # messages() / delete_message(): mail folders (retention of coaching summaries)
+    RECTIFY = "rectify"  # rectify(): correct a person's name or address in place (Art. 16)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,6 +208,7 @@ class Action(enum.StrEnum):
     RETAIN = "retain"  # kept under a legal obligation (restricted)
     MANUAL = "manual"  # an operator must do it and confirm
     NONE = "none"  # nothing to do (already absent)
+    UPDATE = "update"  # the record is corrected in place (rectification)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -219,6 +224,8 @@ class OutcomeStatus(enum.StrEnum):
     ALREADY_ABSENT = "already_absent"  # nothing was there: the idempotent repeat
     RETAINED = "retained"  # kept by law: legal_basis and retained_until say why and how long
     AWAITING_MANUAL = "awaiting_manual"  # an operator must act and confirm
+    RECTIFIED = "rectified"  # corrected by this call (rectification)
+    ALREADY_CORRECT = "already_correct"  # held the corrected data already: the idempotent repeat
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -228,6 +235,8 @@ class Outcome:
     detail: str = ""
     legal_basis: str | None = None
     retained_until: date | None = None
+    # Rectification: the record's id changed with the address (Mailchimp's id is its MD5).
+    moved_to: RecordRef | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,6 +285,53 @@ class SupportsObjection(Protocol):
     """Capability OBJECT: stop direct marketing (Art. 21) without deleting anything."""
 
     def unsubscribe(self, ref: RecordRef, target: ErasureTarget) -> Outcome: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Correction:
+    """What a rectification (Art. 16) changes: a new full name, a new address, or both. Lives
+    in memory while the request is open, like the ErasureTarget it goes with."""
+
+    name: str | None = None  # the full name as the person gives it
+    email: str | None = None  # the new address, normalised
+
+    @property
+    def given_name(self) -> str:
+        """All but the last word of `name` (Finnish names: "Anna Maria Virtanen")."""
+        words = (self.name or "").split()
+        return " ".join(words[:-1]) if len(words) > 1 else " ".join(words)
+
+    @property
+    def surname(self) -> str:
+        words = (self.name or "").split()
+        return words[-1] if len(words) > 1 else ""
+
+    def is_new_address(self, raw: str | None) -> bool:
+        normalized = try_normalize_email(raw) if raw else None
+        return self.email is not None and normalized == self.email
+
+
+@runtime_checkable
+class SupportsRectification(Protocol):
+    """Capability RECTIFY: correct the person's name and address in a record, in place.
+
+    `rectify` is idempotent (a repeat after a crash answers ALREADY_CORRECT), leaves the
+    record's other data alone, and raises PermanentError (with the next step) when the system
+    refuses the change. A record it does not rewrite (history, e.g. a calendar entry) answers
+    ALREADY_CORRECT with a detail saying so, and `preview_rectification` says so first."""
+
+    def preview_rectification(
+        self, ref: RecordRef, target: ErasureTarget, correction: Correction
+    ) -> PlannedAction: ...
+
+    def rectify(self, ref: RecordRef, target: ErasureTarget, correction: Correction) -> Outcome: ...
+
+    def verify_rectification(
+        self, target: ErasureTarget, correction: Correction, refs: Sequence[RecordRef]
+    ) -> list[RecordRef]:
+        """Re-read each record (and look the old address up again): the refs still not
+        corrected. Empty means verified."""
+        ...
 
 
 @dataclass(frozen=True, kw_only=True)

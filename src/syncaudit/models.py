@@ -1,7 +1,8 @@
 """The database schema (SQLAlchemy 2 typed ORM). Migrations in `migrations/` follow it exactly.
 
 Plaintext personal data lives in exactly three columns: `subjects.email`, `subjects.display_name`
-and `records.name` (+ `erasure_requests.email` while a request is open). Erasure purges them.
+and `records.name` (+ `erasure_requests.email`/`.names`/`.changes` while a request is open).
+Erasure purges them; a completed rectification leaves only the keyed hash of the old address.
 """
 
 from __future__ import annotations
@@ -124,6 +125,8 @@ class ErasureRequest(Base):
     warned_half_at: Mapped[datetime | None]
     warned_three_quarters_at: Mapped[datetime | None]
     purged_at: Mapped[datetime | None]
+    # rectification: {"name": ..., "email": ...} while open; after, which fields changed only
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ErasureTask(Base):
@@ -159,6 +162,17 @@ class Tombstone(Base):
     pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
     request_id: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime]
+
+
+class RectifiedAddress(Base):
+    """The keyed hash of an address a rectification replaced: no plaintext, so a sync that
+    meets the old address again (a re-import of stale data) is noticed."""
+
+    __tablename__ = "rectified_addresses"
+    pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    noticed_at: Mapped[datetime | None]  # when a sync first met the old address again
 
 
 class Resurrection(Base):

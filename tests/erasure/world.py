@@ -68,6 +68,7 @@ class World:
     exports: Path
     now: Callable[[], datetime]
     audiences: tuple[str, str] = ("", "")
+    mailboxes: tuple[str, ...] = (COACH,)  # the Outlook system's mailboxes
     planted: list[Planted] = field(default_factory=list)
     _invoice_no: int = 90001
 
@@ -84,7 +85,7 @@ class World:
     ) -> list[dict[str, Any]]:
         tables: list[dict[str, Any]] = []
         if outlook:
-            tables.append({**self.graph.settings([COACH]), "name": "outlook"})
+            tables.append({**self.graph.settings(list(self.mailboxes)), "name": "outlook"})
         if newsletter:
             tables.append(
                 {

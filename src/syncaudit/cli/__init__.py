@@ -4,6 +4,7 @@
     cli/core.py      init, check, systems, sync, subject, erase, erasures, work, demo
     cli/erasure.py   erasure show|confirm|retry        cli/audit.py    audit verify
     cli/rights.py    access, object, requests, retention ...
+    cli/rectify.py   rectify (correct a name or address everywhere)
     cli/reports.py   report monthly|transfers|ropa     cli/service.py  run, status, tombstones
     cli/web.py       web, user add|list|remove|passwd  (the owner's console: syncaudit.web)
 
@@ -16,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from syncaudit.cli import audit, core, erasure, reports, rights, service, web
+from syncaudit.cli import audit, core, erasure, rectify, reports, rights, service, web
 from syncaudit.cli._shared import OPTS, ConfigOpt
 
 app = typer.Typer(
@@ -44,7 +45,7 @@ def main_options(
 app.add_typer(core.app)
 app.add_typer(erasure.erasure_app, name="erasure")
 app.add_typer(audit.audit_app, name="audit")
-for area in (service, reports, rights, web):
+for area in (service, reports, rights, rectify, web):
     app.add_typer(area.app)
 
 

@@ -1,7 +1,8 @@
 """How a request ends: reopened when the person reappears, completed when every task is verified.
 
-An erasure request completes by forgetting the person (purge, tombstone); an access or objection
-request closes without forgetting anyone. The worker, manual confirmation (`erasure.requests`)
+An erasure request completes by forgetting the person (purge, tombstone); a rectification by
+the index following the corrections (`rectified`); an access or objection request closes
+without forgetting anyone. The worker, manual confirmation (`erasure.requests`)
 and the rights area all end requests here, so there is one lifecycle for the one table.
 """
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from syncaudit import audit
 from syncaudit.clock import utc
 from syncaudit.context import Context
+from syncaudit.erasure import rectified
 from syncaudit.erasure.forget import purge_subject
 from syncaudit.erasure.refs import key_of_json, ref_key, ref_to_json
 from syncaudit.erasure.states import OPEN_REQUEST_STATES, RequestState, TaskState
@@ -105,7 +107,7 @@ def finish_ready_requests(app: Context) -> int:
         ready = list(
             s.scalars(
                 select(ErasureRequest.id).where(
-                    ErasureRequest.kind == "erasure",
+                    ErasureRequest.kind.in_(["erasure", "rectification"]),
                     ErasureRequest.state.in_([str(x) for x in OPEN_REQUEST_STATES]),
                     ErasureRequest.id.not_in(unfinished),
                 )
@@ -126,6 +128,9 @@ def finish_request_if_done(app: Context, request_id: str) -> bool:
         )
         if states != {TaskState.VERIFIED}:
             return False
+        if request.kind == "rectification":  # the index follows; the old address goes
+            rectified.complete(s, request, now, app.pseudo.of_normalized)
+            return True
         if request.kind != "erasure":  # access / objection: nothing to forget
             close_request(s, request, now)
             return True

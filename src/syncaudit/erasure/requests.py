@@ -287,7 +287,7 @@ def retry(app: Context, request_id: str, system: str | None = None) -> int:
     now = app.clock.now()
     with app.db.session() as s, s.begin():
         request = s.get(ErasureRequest, request_id)
-        if request is not None and request.kind != "erasure":  # nothing for the worker to do
+        if request is not None and request.kind not in ("erasure", "rectification"):
             raise UsageError(
                 f"{request_id} is an {request.kind} request, not an erasure",
                 next_step="Run `syncaudit access` / `syncaudit object` for the person again.",
@@ -348,7 +348,7 @@ def task_result(task: ErasureTask) -> str:
     if task.state != TaskState.VERIFIED:
         return str(task.state)
     statuses = {o.get("status") for o in task.outcomes or []}
-    for word in ("confirmed", "retained", "erased"):
+    for word in ("confirmed", "retained", "erased", "rectified", "already_correct"):
         if word in statuses:
             return word
     return "already_absent"

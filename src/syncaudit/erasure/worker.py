@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session
 
 from syncaudit import audit
 from syncaudit.context import Context
-from syncaudit.contract import Capability, ErasureTarget, OutcomeStatus, RecordRef
+from syncaudit.contract import Capability, Correction, ErasureTarget, OutcomeStatus, RecordRef
 from syncaudit.db import sqlite_path
-from syncaudit.erasure import lifecycle
+from syncaudit.erasure import lifecycle, rectify_step
 from syncaudit.erasure.locks import WorkerLock
 from syncaudit.erasure.refs import (
     merge,
@@ -52,8 +52,11 @@ MAX_VERIFY_ROUNDS = 3
 
 
 def _erases(request: ErasureRequest) -> bool:
-    """Erasure requests act by address, or (a resurrection) by the records found; requests of
-    other kinds, and those a legal hold's end opened, have only manual tasks."""
+    """Erasure requests act by address, or (a resurrection) by the records found; rectification
+    requests by address (`rectify_step`); requests of other kinds, and those a legal hold's end
+    opened, have only manual tasks."""
+    if request.kind == "rectification":
+        return request.email is not None
     if request.kind != "erasure":
         return False
     return request.email is not None or request.origin == Origin.RESURRECTION
@@ -145,18 +148,32 @@ class Worker:
                 pseudonymize=self.app.pseudo.of_normalized,
             )
             system, request_id = task.system, request.id
+            changes = request.changes if request.kind == "rectification" else None
+        correction = None
+        if changes is not None:
+            correction = Correction(name=changes.get("name"), email=changes.get("email"))
         bound = log.bind(request=request_id, system=system, task=task_id)
         try:
-            self._attempt(task_id, target, system, request_id)
+            self._attempt(task_id, target, system, request_id, correction)
         except LeaseLost:
             bound.warning("erasure.lease_lost", next_step="Raise [erasure].lease_seconds.")
             return
         bound.debug("erasure.task_stepped")
         lifecycle.finish_request_if_done(self.app, request_id)
 
-    def _attempt(self, task_id: int, target: ErasureTarget, system: str, request_id: str) -> None:
+    def _attempt(
+        self,
+        task_id: int,
+        target: ErasureTarget,
+        system: str,
+        request_id: str,
+        correction: Correction | None = None,
+    ) -> None:
         try:
-            self._step(task_id, target, system, request_id)
+            if correction is not None:
+                rectify_step.step(self, task_id, target, correction, system, request_id)
+            else:
+                self._step(task_id, target, system, request_id)
         except SyncauditError as exc:  # transient, auth, permanent, system no longer configured
             self._failed(task_id, exc, request_id, system)
         except SQLAlchemyError:

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 
 SCHEMA = "syncaudit.report.monthly/1"
-KINDS = ("erasure", "access", "objection")
+KINDS = ("erasure", "access", "objection", "rectification")
 LIST_LIMIT = 200  # rows listed per list section; the counts always cover everything
 
 

@@ -41,6 +41,7 @@ LABELS: dict[str, str] = {
     "erasure": N_("erasure"),
     "access": N_("access"),
     "objection": N_("objection"),
+    "rectification": N_("rectification"),
     # request states
     "received": N_("received"),
     "planned": N_("planned"),
@@ -60,6 +61,8 @@ LABELS: dict[str, str] = {
     "unsubscribed": N_("unsubscribed"),
     "no marketing": N_("no marketing"),
     "nothing found": N_("nothing found"),
+    "rectified": N_("corrected"),
+    "already_correct": N_("already correct"),
     # planned actions (contract.Action)
     "delete": N_("delete"),
     "redact": N_("redact"),
@@ -67,6 +70,7 @@ LABELS: dict[str, str] = {
     "manual": N_("manual step"),
     "unsubscribe": N_("unsubscribe"),
     "none": N_("nothing"),
+    "update": N_("correct"),
     # origins
     "operator": N_("by you"),
     "resurrection": N_("came back"),

@@ -27,7 +27,7 @@ from syncaudit.web import exports as kept
 from syncaudit.web.console import LANG_COOKIE, Page, PageError, session_cookie
 from syncaudit.web.i18n import LANGUAGES, N_
 
-REQUEST_ID = re.compile(r"[EAO]-\d{8}-[0-9a-f]{6}")
+REQUEST_ID = re.compile(r"[EAOR]-\d{8}-[0-9a-f]{6}")
 REPORT_FILE = re.compile(
     r"syncaudit-(monthly-\d{4}-\d{2}|transfers-\d{4}-\d{2}-\d{2}|ropa-\d{4}-\d{2}-\d{2})"
     r"-(fi|en)\.(html|pdf|md|json)"
@@ -36,8 +36,9 @@ KINDS = (
     ("erasure", N_("Erasure: delete my data")),
     ("access", N_("Access: what do you hold about me")),
     ("objection", N_("Objection: no more marketing")),
+    ("rectification", N_("Rectification: correct my name or address")),
 )
-FIELDS = ("kind", "email", "reason", "received_at", "doc_lang")
+FIELDS = ("kind", "email", "reason", "received_at", "doc_lang", "new_name", "new_email")
 REPORT_KINDS = (
     (
         "monthly",
@@ -186,8 +187,11 @@ def new_request(page: Page) -> Response:
     if values["doc_lang"] not in LANGUAGES:
         values["doc_lang"] = page.lang
     received = _received_at(page, values["received_at"])
+    fixes = values["new_name"] or values["new_email"]
+    if kind == "rectification" and not fixes:  # from the person page: ask for the corrections
+        return page.render("new.html", plan=None, values=values, kinds=KINDS)
     if page.form.get("step") != "confirm":
-        plan = _preview(page, kind, values["email"])
+        plan = _preview(page, kind, values["email"], values)
         return page.render("new.html", plan=plan, values=values, kinds=KINDS)
     request_id = _submit(page, kind, values, received)
     _, pseudonym = page.app.pseudonym_of(values["email"])
@@ -207,14 +211,19 @@ def _received_at(page: Page, text: str) -> datetime | None:
     return value.replace(tzinfo=ZoneInfo(timezone)) if value.tzinfo is None else value
 
 
-def _preview(page: Page, kind: str, email: str) -> dict[str, Any]:
-    """What would happen: the erasure dry run (live look-ups), or the systems involved."""
+def _preview(page: Page, kind: str, email: str, values: dict[str, str]) -> dict[str, Any]:
+    """What would happen: the erasure or rectification dry run (live look-ups), or the systems
+    involved."""
+    from syncaudit.erasure import rectification
     from syncaudit.erasure import requests as erasure
 
     normalized, pseudonym = page.app.pseudonym_of(email)
     page.record("web.dry_run", subject=pseudonym, kind=kind)
     if kind == "erasure":
         return {"email": normalized, "systems": erasure.plan(page.app, normalized)}
+    if kind == "rectification":
+        fix = rectification.correction_of(page.app, values["new_name"], values["new_email"])
+        return {"email": normalized, "systems": rectification.plan(page.app, normalized, fix)}
     if kind == "objection":
         from syncaudit.rights.objection import marketing_systems
 
@@ -239,6 +248,13 @@ def _submit(page: Page, kind: str, values: dict[str, str], received: datetime | 
         from syncaudit.erasure.requests import submit
 
         return submit(page.app, email, reason=values["reason"] or None, received_at=received)
+    if kind == "rectification":  # the daemon's worker carries it out, as an erasure
+        from syncaudit.erasure import rectification
+
+        fix = rectification.correction_of(page.app, values["new_name"], values["new_email"])
+        return rectification.submit(
+            page.app, email, fix, reason=values["reason"] or None, received_at=received
+        ).request_id
     if kind == "objection":
         from syncaudit.rights.objection import object_to_marketing
 
