@@ -12,7 +12,9 @@ from syncaudit.contract import Capability, Secret, SettingsReader
 from syncaudit.identity import try_normalize_email
 
 # What a connector of this kind can do (declared, so it is known without building one).
-CAPABILITIES = frozenset({Capability.PULL, Capability.ERASE, Capability.EXPORT, Capability.MAIL})
+CAPABILITIES = frozenset(
+    {Capability.PULL, Capability.ERASE, Capability.EXPORT, Capability.MAIL, Capability.MAILBOX}
+)
 
 KIND = "msgraph"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}

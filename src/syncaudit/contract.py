@@ -62,6 +62,7 @@ class Capability(enum.StrEnum):
     OBJECT = "object"  # unsubscribe() stops marketing without deleting
     EXPORT = "export"  # export() returns the live data of a record (right of access)
     MAIL = "mail"  # messages() / delete_message(): mail folders (retention of coaching summaries)
+    MAILBOX = "mailbox"  # new_messages() / send_letter(): requests by mail (syncaudit.mailbox)
 
 
 # ---------------------------------------------------------------------------------------------
