@@ -1,0 +1,118 @@
+"""Config section owned by the requester side: [intake] (requests taken from a mailbox).
+
+```toml
+[intake]
+system = "outlook"              # an msgraph system (Mail.Read + Mail.Send on the mailbox)
+mailbox = "privacy@example.fi"  # default: the system's first mailbox
+folder = "Inbox"                # display name ("Inbox/Requests") or well-known name
+languages = ["fi", "sv", "en"]  # the languages requests are recognised and answered in
+verify = "reply"                # "reply": a reply to the verification mail; "none": no check
+access_delivery = "attachment"  # the access document goes to the verified requester, or
+                                # "operator": left for the operator to deliver
+receipt = true                  # a receipt letter when a request arrives
+access_dir = "access"           # where access documents are written
+authority = "Tietosuojavaltuutetun toimisto, PL 800, 00531 Helsinki, tietosuoja.fi"
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from syncaudit.contract import SettingsReader
+from syncaudit.errors import ConfigError
+from syncaudit.identity import try_normalize_email
+
+LANGUAGES = ("fi", "sv", "en")
+# The supervisory authority in Finland (requests-and-replies.md: verify; kept in config).
+AUTHORITY = (
+    "Tietosuojavaltuutetun toimisto / Dataombudsmannens byrå / Office of the Data Protection "
+    "Ombudsman, PL 800, 00531 Helsinki, tietosuoja@om.fi, https://tietosuoja.fi"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IntakeSettings:
+    system: str
+    mailbox: str
+    folder: str = "Inbox"
+    languages: tuple[str, ...] = LANGUAGES
+    verify: str = "reply"  # reply | none
+    access_delivery: str = "attachment"  # attachment | operator
+    receipt: bool = True
+    access_dir: Path = Path("access")
+    authority: str = AUTHORITY
+
+    @property
+    def default_language(self) -> str:
+        """Finnish by default (the first configured language when fi is not among them)."""
+        return "fi" if "fi" in self.languages else self.languages[0]
+
+
+def parse_intake(
+    raw: Mapping[str, Any], env: Mapping[str, str], problems: list[str]
+) -> IntakeSettings | None:
+    """Validate [intake] (absent: no intake); append every problem with its key path."""
+    if "intake" not in raw:
+        return None
+    value = raw["intake"]
+    if not isinstance(value, dict):
+        problems.append("intake: must be a table ([intake])")
+        return None
+    reader = SettingsReader(value, "intake", env)
+    systems = _systems(raw.get("systems"))
+    system = reader.string("system", required=True)
+    mailboxes: list[str] = []
+    if system and system not in systems:
+        reader.problem("system", f"no system named {system!r}")
+    elif system and systems[system].get("type") != "msgraph":
+        reader.problem("system", 'must be a Microsoft Graph (type = "msgraph") system')
+    elif system:
+        listed = systems[system].get("mailboxes")
+        mailboxes = [m for m in listed if isinstance(m, str)] if isinstance(listed, list) else []
+    mailbox = reader.string("mailbox", "")
+    if mailbox:
+        same = [m for m in mailboxes if try_normalize_email(m) == try_normalize_email(mailbox)]
+        if system in systems and not same:
+            reader.problem("mailbox", f"is not one of the mailboxes of system {system!r}")
+        mailbox = same[0] if same else mailbox
+    folder = reader.string("folder", "Inbox")
+    if not folder.strip():
+        reader.problem("folder", "name a mail folder")
+    languages = reader.string_list("languages") if "languages" in value else LANGUAGES
+    for index, language in enumerate(languages):
+        if language not in LANGUAGES:
+            reader.problem(f"languages[{index}]", f"must be one of {', '.join(LANGUAGES)}")
+    if not languages:
+        reader.problem("languages", "list at least one language")
+    verify = reader.choice("verify", "reply", ["reply", "none"])
+    delivery = reader.choice("access_delivery", "attachment", ["attachment", "operator"])
+    receipt = reader.boolean("receipt", True)
+    access_dir = Path(reader.string("access_dir", "access"))
+    authority = reader.string("authority", AUTHORITY)
+    try:
+        reader.finish()
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    if not system:
+        return None
+    return IntakeSettings(
+        system=system,
+        mailbox=mailbox or (mailboxes[0] if mailboxes else ""),
+        folder=folder,
+        languages=tuple(x for x in languages if x in LANGUAGES) or LANGUAGES,
+        verify=verify,
+        access_delivery=delivery,
+        receipt=receipt,
+        access_dir=access_dir,
+        authority=authority,
+    )
+
+
+def _systems(value: Any) -> dict[str, Mapping[str, Any]]:
+    if not isinstance(value, list):
+        return {}
+    return {t["name"]: t for t in value if isinstance(t, dict) and isinstance(t.get("name"), str)}
