@@ -6,6 +6,7 @@
     cli/rights.py    access, object, requests, retention ...
     cli/reports.py   report monthly|transfers|ropa     cli/service.py  run, status, tombstones
     cli/web.py       web, user add|list|remove|passwd  (the owner's console: syncaudit.web)
+    cli/requester.py intake, request approve|reject|extend|verify (requests by mail)
 
 Exit codes: 0 ok, 1 operational failure, 2 usage or configuration error.
 """
@@ -16,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from syncaudit.cli import audit, core, erasure, reports, rights, service, web
+from syncaudit.cli import audit, core, erasure, reports, requester, rights, service, web
 from syncaudit.cli._shared import OPTS, ConfigOpt
 
 app = typer.Typer(
@@ -44,7 +45,7 @@ def main_options(
 app.add_typer(core.app)
 app.add_typer(erasure.erasure_app, name="erasure")
 app.add_typer(audit.audit_app, name="audit")
-for area in (service, reports, rights, web):
+for area in (service, reports, rights, requester, web):
     app.add_typer(area.app)
 
 
