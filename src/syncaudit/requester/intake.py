@@ -198,7 +198,7 @@ def compose_letter(app: Context, s: Session, request: IntakeRequest, row: Intake
         if request.kind == ACCESS and settings.access_delivery == "attachment":
             attachments = access_files(settings.access_dir, request.request_id)
     language = request.language if request.language in settings.languages else "fi"
-    text = letters.render(row.kind, language, context, marker=row.marker)
+    text = letters.render(row.kind, language, context, marker=row.marker, extra=settings.templates)
     return Letter(
         to=request.email, subject=text.subject, body=text.body, attachments=tuple(attachments)
     )

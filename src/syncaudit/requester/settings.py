@@ -11,6 +11,7 @@ access_delivery = "attachment"  # the access document goes to the verified reque
                                 # "operator": left for the operator to deliver
 receipt = true                  # a receipt letter when a request arrives
 access_dir = "access"           # where access documents are written
+templates = ""                  # a folder of <language>/<kind>.txt overriding the built-in ones
 authority = "Tietosuojavaltuutetun toimisto, PL 800, 00531 Helsinki, tietosuoja.fi"
 ```
 """
@@ -45,6 +46,7 @@ class IntakeSettings:
     receipt: bool = True
     access_dir: Path = Path("access")
     authority: str = AUTHORITY
+    templates: str = ""  # the operator's own letter templates (override the built-in ones)
 
     @property
     def default_language(self) -> str:
@@ -93,6 +95,9 @@ def parse_intake(
     receipt = reader.boolean("receipt", True)
     access_dir = Path(reader.string("access_dir", "access"))
     authority = reader.string("authority", AUTHORITY)
+    templates = reader.string("templates", "")
+    if templates and not Path(templates).is_dir():
+        reader.problem("templates", "no such folder")
     try:
         reader.finish()
     except ConfigError as exc:
@@ -109,6 +114,7 @@ def parse_intake(
         receipt=receipt,
         access_dir=access_dir,
         authority=authority,
+        templates=templates,
     )
 
 
