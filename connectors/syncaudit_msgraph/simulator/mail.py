@@ -180,9 +180,9 @@ class MailRoutes(DeltaRoutes):
             conversation = _new_id("AAQkAG")
             self.mail_state.sent_mail.append({"from": mb.upn, **data})
             self.mail_state.sent_conversations.append(conversation)
-            self.mail_state._effect(mb, "mail.send", str(len(self.mail_state.sent_mail)))
             if data.get("saveToSentItems", True) is not False:
                 self._save_sent(mb, message, conversation)
+            self.mail_state._effect(mb, "mail.send", str(len(self.mail_state.sent_mail)))
         return 202, None, {}
 
     def _save_sent(self, mb: _Mailbox, message: dict[str, Any], conversation: str) -> None:
