@@ -185,7 +185,7 @@ def parse_config(
     retention = parse_retention(raw, env, problems)
     reports = parse_reports(raw, env, problems)
     web = parse_web(raw, env, problems, parse_duration)
-    intake = parse_intake(raw, env, problems)
+    intake = parse_intake(raw, env, problems, parse_duration)
     if problems:
         raise ConfigError(problems, source=str(source) if source else "configuration")
     return Settings(

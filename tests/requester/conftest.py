@@ -25,11 +25,21 @@ def graph() -> Iterator[GraphSimulator]:
         yield sim
 
 
-def make_app(graph: GraphSimulator, tmp_path: Path, clock: ManualClock, **intake: Any) -> App:
+def make_app(
+    graph: GraphSimulator,
+    tmp_path: Path,
+    clock: ManualClock,
+    *,
+    extra: dict[str, Any] | None = None,
+    **intake: Any,
+) -> App:
     settings = make_settings(
         f"sqlite:///{tmp_path / 'db.sqlite'}",
         [{**graph.settings([DESK]), "name": "outlook"}],
-        extra={"intake": {"system": "outlook", "access_dir": str(tmp_path / "access"), **intake}},
+        extra={
+            "intake": {"system": "outlook", "access_dir": str(tmp_path / "access"), **intake},
+            **(extra or {}),
+        },
         env={"SIM_GRAPH_SECRET": graph.client_secret},
     )
     return App(settings, clock=clock)

@@ -11,6 +11,7 @@ access_delivery = "attachment"  # the access document goes to the verified reque
                                 # "operator": left for the operator to deliver
 receipt = true                  # a receipt letter when a request arrives
 access_dir = "access"           # where access documents are written
+interval = "15m"                # how often the daemon runs intake
 templates = ""                  # a folder of <language>/<kind>.txt overriding the built-in ones
 authority = "Tietosuojavaltuutetun toimisto, PL 800, 00531 Helsinki, tietosuoja.fi"
 ```
@@ -18,8 +19,9 @@ authority = "Tietosuojavaltuutetun toimisto, PL 800, 00531 Helsinki, tietosuoja.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,7 @@ class IntakeSettings:
     access_dir: Path = Path("access")
     authority: str = AUTHORITY
     templates: str = ""  # the operator's own letter templates (override the built-in ones)
+    interval: timedelta = timedelta(minutes=15)  # the daemon's intake job
 
     @property
     def default_language(self) -> str:
@@ -55,9 +58,13 @@ class IntakeSettings:
 
 
 def parse_intake(
-    raw: Mapping[str, Any], env: Mapping[str, str], problems: list[str]
+    raw: Mapping[str, Any],
+    env: Mapping[str, str],
+    problems: list[str],
+    parse_duration: Callable[[str], timedelta],
 ) -> IntakeSettings | None:
-    """Validate [intake] (absent: no intake); append every problem with its key path."""
+    """Validate [intake] (absent: no intake); append every problem with its key path.
+    `parse_duration` is config's (passed in: config imports this module)."""
     if "intake" not in raw:
         return None
     value = raw["intake"]
@@ -96,6 +103,11 @@ def parse_intake(
     access_dir = Path(reader.string("access_dir", "access"))
     authority = reader.string("authority", AUTHORITY)
     templates = reader.string("templates", "")
+    interval = timedelta(minutes=15)
+    try:
+        interval = parse_duration(reader.string("interval", "15m"))
+    except ValueError as exc:
+        reader.problem("interval", str(exc))
     if templates and not Path(templates).is_dir():
         reader.problem("templates", "no such folder")
     try:
@@ -115,6 +127,7 @@ def parse_intake(
         access_dir=access_dir,
         authority=authority,
         templates=templates,
+        interval=interval,
     )
 
 
