@@ -503,6 +503,10 @@ class DemoSystem:
     stop: Any  # Callable[[], None]
     # Brings a person back by the system's own means (e.g. a web sign-up form), if it has one.
     bring_back: Any = None  # Callable[[DemoPerson], str] | None: returns what happened
+    # A person's mailbox side, if the system has mail: `write(person, subject, body)` puts a
+    # message in the intake folder, `reply(person, text)` answers the latest verification
+    # letter, `letters(person)` lists (subject, body) of what the person was sent.
+    mail: Any = None
 
 
 @runtime_checkable
