@@ -78,9 +78,17 @@ def test_requests_by_mail_from_intake_to_completion_letters(
             content_type="text",
         )
 
+    text = runner.invoke(cli, ["intake"])
+    assert text.exit_code == 0, text.output
+    assert "3 new request(s)" in text.output and "1 not a request" in text.output
+    listing = runner.invoke(cli, ["requests", "--pending"])
+    assert listing.exit_code == 0, listing.output
+    assert listing.output.count("unverified") == 3 and "statutory" in listing.output
     report = run("intake")
+    assert report["created"] == []  # nothing new on a second run
+    with App(load_config(config)) as application:
+        report["created"] = [r["id"] for r in _pending(application)]
     assert len(report["created"]) == 3
-    assert report["ignored"] == 1
     pending = run("requests", "--pending")
     kinds = {(r["kind"], r["language"]) for r in pending}
     assert kinds == {("erasure", "fi"), ("access", "en"), ("objection", "sv")}
@@ -155,6 +163,12 @@ def test_requests_by_mail_from_intake_to_completion_letters(
         assert file_hits(application, [ILONA[0]]) == []
     result = runner.invoke(cli, ["audit", "verify"])
     assert result.exit_code == 0, result.output
+
+
+def _pending(application: App) -> list[dict[str, Any]]:
+    from syncaudit.requester.review import pending
+
+    return pending(application)
 
 
 def _to(message: dict[str, Any]) -> list[str]:

@@ -149,3 +149,25 @@ def test_intake_settings_are_validated_at_load(graph: GraphSimulator, tmp_path: 
         )
     text = "\n".join(err.value.problems)
     assert "intake.verify" in text and "intake.languages[0]" in text and "intake.mailbox" in text
+
+
+def test_access_left_for_the_operator_sends_no_attachment(
+    graph: GraphSimulator, tmp_path: Path
+) -> None:
+    clock = ManualClock(NOW)
+    with make_app(graph, tmp_path, clock, access_delivery="operator") as application:
+        _ask(graph, "Please send me a copy of my data.")
+        (request_id,) = run_intake(application).created
+        (verification,) = [m for m in graph.mail_to(AINO[1]) if "[V" in m["subject"]]
+        graph.reply_to(DESK, verification, sender=AINO, text="yes", when=NOW)
+        run_intake(application)
+        review.approve(application, request_id)
+        run_intake(application)
+        (completion,) = [m for m in graph.mail_to(AINO[1]) if "completed" in m["subject"]]
+        assert not completion.get("attachments")
+        assert "separately" in completion["body"]["content"]
+        assert list((tmp_path / "access").glob("access-*.html"))  # written for the operator
+        with application.db.session() as s:
+            events = list(s.scalars(select(AuditEntry.event)))
+        assert events.count("intake.access_left_for_operator") == 1
+        assert events.count("letter.sent") == 3

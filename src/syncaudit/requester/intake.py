@@ -252,6 +252,7 @@ def _task_view(task: ErasureTask) -> dict[str, Any]:
 
 def queue_completions(app: Context) -> list[str]:
     """Approved requests whose underlying request completed: their completion letter is due."""
+    settings = intake_settings(app)
     now = app.clock.now()
     queued = []
     with app.db.session() as s, s.begin():
@@ -261,7 +262,11 @@ def queue_completions(app: Context) -> list[str]:
             underlying = s.get(ErasureRequest, request.request_id) if request.request_id else None
             if underlying is None or underlying.state != RequestState.COMPLETED:
                 continue
+            if letters.exists(s, request.id, letters.COMPLETION):
+                continue
             letters.intend(s, request, letters.COMPLETION, now)
+            if request.kind == ACCESS and settings.access_delivery == "operator":
+                record_access_delivery(s, request, now)
             queued.append(request.id)
     return queued
 
@@ -290,6 +295,7 @@ def close_answered(app: Context) -> list[str]:
 
 
 def record_access_delivery(s: Session, request: IntakeRequest, now: datetime) -> None:
+    """`access_delivery = "operator"`: the document is the operator's to deliver (evidence)."""
     audit.append(
         s,
         "intake.access_left_for_operator",

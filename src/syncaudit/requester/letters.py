@@ -187,6 +187,17 @@ def _mark_sent(
     log.info("requester.letter_sent", request=request.id, letter=row.kind, recovered=recovered)
 
 
+def exists(session: Session, request_id: str, kind: str) -> bool:
+    return (
+        session.scalar(
+            select(IntakeLetter.id).where(
+                IntakeLetter.intake_id == request_id, IntakeLetter.kind == kind
+            )
+        )
+        is not None
+    )
+
+
 def unsent(session: Session, request_id: str) -> int:
     return len(
         list(
