@@ -16,21 +16,15 @@ from syncaudit_msgraph.connector import MsGraphConnector
 from syncaudit_msgraph.plugin import PLUGIN
 from syncaudit_msgraph.simulator import GraphSimulator
 
-DESK = "privacy@example.fi"
+from .conftest import DESK
+
 WHEN = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def sim() -> Iterator[GraphSimulator]:
-    with GraphSimulator() as simulator:
-        simulator.add_mailbox(DESK, "Privacy")
-        yield simulator
-
-
-@pytest.fixture
-def connector(sim: GraphSimulator) -> Iterator[MsGraphConnector]:
+def connector(graph: GraphSimulator) -> Iterator[MsGraphConnector]:
     settings = PLUGIN.parse_settings(
-        sim.settings([DESK]), path="systems[0]", env={"SIM_GRAPH_SECRET": sim.client_secret}
+        graph.settings([DESK]), path="systems[0]", env={"SIM_GRAPH_SECRET": graph.client_secret}
     )
     conn = MsGraphConnector(
         "outlook",
@@ -44,11 +38,11 @@ def connector(sim: GraphSimulator) -> Iterator[MsGraphConnector]:
 
 
 def test_delta_rounds_on_a_folder_list_new_and_removed_messages(
-    sim: GraphSimulator, connector: MsGraphConnector
+    graph: GraphSimulator, connector: MsGraphConnector
 ) -> None:
     assert Capability.MAILBOX in connector.capabilities
     assert isinstance(connector, SupportsMailbox)
-    first = sim.add_message(
+    first = graph.add_message(
         DESK,
         "inbox",
         subject="Poistakaa tietoni",
@@ -64,18 +58,18 @@ def test_delta_rounds_on_a_folder_list_new_and_removed_messages(
     assert "poistakaa tietoni & kiitos" in message.body
     assert message.conversation_id
     assert connector.new_messages(DESK, "inbox", batch.cursor).messages == ()
-    second = sim.add_message(DESK, "inbox", subject="x", sent=WHEN, sender=("B", "b@example.com"))
-    sim.remove_message(DESK, first)
+    second = graph.add_message(DESK, "inbox", subject="x", sent=WHEN, sender=("B", "b@example.com"))
+    graph.remove_message(DESK, first)
     later = connector.new_messages(DESK, "inbox", batch.cursor)
     assert {(m.id, m.removed) for m in later.messages} == {(first, True), (second, False)}
-    sim.expire_delta_tokens(DESK)
+    graph.expire_delta_tokens(DESK)
     again = connector.new_messages(DESK, "inbox", later.cursor)
     assert again.reset
     assert [m.id for m in again.messages] == [second]
 
 
 def test_a_letter_goes_to_one_person_with_its_attachment_and_is_found_in_sent_items(
-    sim: GraphSimulator, connector: MsGraphConnector
+    graph: GraphSimulator, connector: MsGraphConnector
 ) -> None:
     letter = Letter(
         to="aino@example.com",
@@ -84,12 +78,12 @@ def test_a_letter_goes_to_one_person_with_its_attachment_and_is_found_in_sent_it
         attachments=(Attachment(name="a.html", content_type="text/html", data=b"<p>x</p>"),),
     )
     connector.send_letter(DESK, letter)
-    (sent,) = sim.mail_to("aino@example.com")
+    (sent,) = graph.mail_to("aino@example.com")
     assert sent["subject"] == "Pyyntönne [ref L-1]"
     assert sent["body"]["content"] == "Hei"
     (attachment,) = sent["attachments"]
     assert attachment["name"] == "a.html"
-    assert [m["message"]["toRecipients"] for m in sim.sent_mail] == [
+    assert [m["message"]["toRecipients"] for m in graph.sent_mail] == [
         [{"emailAddress": {"address": "aino@example.com"}}]
     ]
     found = connector.was_sent(DESK, ["[ref L-1]", "[ref L-2]"], WHEN - timedelta(days=1))
@@ -97,14 +91,14 @@ def test_a_letter_goes_to_one_person_with_its_attachment_and_is_found_in_sent_it
 
 
 def test_a_reply_quotes_the_letter_in_the_same_conversation(
-    sim: GraphSimulator, connector: MsGraphConnector
+    graph: GraphSimulator, connector: MsGraphConnector
 ) -> None:
     start = connector.new_messages(DESK, "inbox", None)
     connector.send_letter(
         DESK, Letter(to="b@example.com", subject="Vahvistus V-abc", body="Vastaa")
     )
-    (sent,) = sim.mail_to("b@example.com")
-    sim.reply_to(DESK, sent, sender=("B", "b@example.com"), text="Kyllä", when=WHEN)
+    (sent,) = graph.mail_to("b@example.com")
+    graph.reply_to(DESK, sent, sender=("B", "b@example.com"), text="Kyllä", when=WHEN)
     (reply,) = connector.new_messages(DESK, "inbox", start.cursor).messages
     assert reply.subject == "RE: Vahvistus V-abc"
     assert reply.body.startswith("Kyllä")

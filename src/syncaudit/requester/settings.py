@@ -27,7 +27,7 @@ from typing import Any
 
 from syncaudit.contract import SettingsReader
 from syncaudit.errors import ConfigError
-from syncaudit.identity import try_normalize_email
+from syncaudit.rights.settings import graph_mailbox, systems_by_name
 
 LANGUAGES = ("fi", "sv", "en")
 # The supervisory authority in Finland (requests-and-replies.md: verify; kept in config).
@@ -72,22 +72,7 @@ def parse_intake(
         problems.append("intake: must be a table ([intake])")
         return None
     reader = SettingsReader(value, "intake", env)
-    systems = _systems(raw.get("systems"))
-    system = reader.string("system", required=True)
-    mailboxes: list[str] = []
-    if system and system not in systems:
-        reader.problem("system", f"no system named {system!r}")
-    elif system and systems[system].get("type") != "msgraph":
-        reader.problem("system", 'must be a Microsoft Graph (type = "msgraph") system')
-    elif system:
-        listed = systems[system].get("mailboxes")
-        mailboxes = [m for m in listed if isinstance(m, str)] if isinstance(listed, list) else []
-    mailbox = reader.string("mailbox", "")
-    if mailbox:
-        same = [m for m in mailboxes if try_normalize_email(m) == try_normalize_email(mailbox)]
-        if system in systems and not same:
-            reader.problem("mailbox", f"is not one of the mailboxes of system {system!r}")
-        mailbox = same[0] if same else mailbox
+    system, mailbox = graph_mailbox(reader, systems_by_name(raw.get("systems")))
     folder = reader.string("folder", "Inbox")
     if not folder.strip():
         reader.problem("folder", "name a mail folder")
@@ -118,7 +103,7 @@ def parse_intake(
         return None
     return IntakeSettings(
         system=system,
-        mailbox=mailbox or (mailboxes[0] if mailboxes else ""),
+        mailbox=mailbox,
         folder=folder,
         languages=tuple(x for x in languages if x in LANGUAGES) or LANGUAGES,
         verify=verify,
@@ -129,9 +114,3 @@ def parse_intake(
         templates=templates,
         interval=interval,
     )
-
-
-def _systems(value: Any) -> dict[str, Mapping[str, Any]]:
-    if not isinstance(value, list):
-        return {}
-    return {t["name"]: t for t in value if isinstance(t, dict) and isinstance(t.get("name"), str)}
