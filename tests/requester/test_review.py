@@ -171,3 +171,23 @@ def test_access_left_for_the_operator_sends_no_attachment(
             events = list(s.scalars(select(AuditEntry.event)))
         assert events.count("intake.access_left_for_operator") == 1
         assert events.count("letter.sent") == 3
+
+
+def test_old_mail_is_not_taken_as_a_new_request(app: App, graph: GraphSimulator) -> None:
+    _ask(graph, "Poistakaa tietoni.", hours=24 * 40)
+    report = run_intake(app)
+    assert report.created == [] and report.too_old == 1
+    assert graph.sent_mail == []
+
+
+def test_a_reset_after_closing_does_not_revive_a_joined_message(
+    app: App, graph: GraphSimulator
+) -> None:
+    _ask(graph, "Poistakaa tietoni.", hours=3)
+    (request_id,) = run_intake(app).created
+    _ask(graph, "Poistakaa tietoni, pyysin jo!", hours=2)
+    assert run_intake(app).joined == [request_id]
+    review.reject(app, request_id, "Ei asiakkuutta.")
+    graph.expire_delta_tokens(DESK)
+    again = run_intake(app)
+    assert again.reset and again.created == [] and again.joined == []

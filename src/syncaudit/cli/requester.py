@@ -42,6 +42,11 @@ def intake(json_out: JsonOpt = False) -> None:
             f"{len(report.joined)} joined an open one, {len(report.verified)} verified, "
             f"{report.ignored} not a request"
         )
+        if report.too_old:
+            typer.echo(
+                f"  {report.too_old} message(s) older than [intake].max_age_days were skipped: "
+                "read them yourself"
+            )
         for rid in report.created:
             typer.echo(f"  new      {rid}")
         for rid in report.verified:

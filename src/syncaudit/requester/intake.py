@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,6 +45,7 @@ log = structlog.get_logger("syncaudit.requester")
 class IntakeReport:
     read: int = 0
     ignored: int = 0
+    too_old: int = 0  # received more than [intake].max_age_days ago: left to the operator
     created: list[str] = field(default_factory=list)
     joined: list[str] = field(default_factory=list)
     verified: list[str] = field(default_factory=list)
@@ -119,10 +120,14 @@ def _one(  # noqa: PLR0917
     if sender is None or sender == own:
         report.ignored += 1
         return
-    if store.known_message(s, settings.system, message.id):
+    now = app.clock.now()
+    horizon = now - timedelta(days=settings.max_age_days)
+    if message.received is not None and utc(message.received) < horizon:
+        report.too_old += 1  # old mail is not a new request (a first run reads the folder)
+        return
+    if store.known_message(s, settings.system, message.id, horizon):
         return
     pseudonym = app.pseudo.of_normalized(sender)
-    now = app.clock.now()
     verified = verify.by_reply(s, message, pseudonym, now)
     if verified is not None:
         report.verified.append(verified)

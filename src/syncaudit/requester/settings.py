@@ -12,6 +12,7 @@ access_delivery = "attachment"  # the access document goes to the verified reque
 receipt = true                  # a receipt letter when a request arrives
 access_dir = "access"           # where access documents are written
 interval = "15m"                # how often the daemon runs intake
+max_age_days = 35               # older messages are not taken as new requests (first run)
 templates = ""                  # a folder of <language>/<kind>.txt overriding the built-in ones
 authority = "Tietosuojavaltuutetun toimisto, PL 800, 00531 Helsinki, tietosuoja.fi"
 ```
@@ -50,6 +51,7 @@ class IntakeSettings:
     authority: str = AUTHORITY
     templates: str = ""  # the operator's own letter templates (override the built-in ones)
     interval: timedelta = timedelta(minutes=15)  # the daemon's intake job
+    max_age_days: int = 35  # a first run does not turn years of old mail into requests
 
     @property
     def default_language(self) -> str:
@@ -88,6 +90,7 @@ def parse_intake(
     access_dir = Path(reader.string("access_dir", "access"))
     authority = reader.string("authority", AUTHORITY)
     templates = reader.string("templates", "")
+    max_age = reader.integer("max_age_days", 35, minimum=1)
     interval = timedelta(minutes=15)
     try:
         interval = parse_duration(reader.string("interval", "15m"))
@@ -113,4 +116,5 @@ def parse_intake(
         authority=authority,
         templates=templates,
         interval=interval,
+        max_age_days=max_age,
     )

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from syncaudit import audit
@@ -46,8 +46,11 @@ def new_id(now: datetime) -> str:
     return f"M-{now:%Y%m%d}-{secrets.token_hex(3)}"
 
 
-def known_message(session: Session, system: str, message_id: str) -> bool:
-    """Made into a request already, or joined one (a delta reset re-reads the folder)."""
+def known_message(session: Session, system: str, message_id: str, horizon: datetime) -> bool:
+    """Made into a request already, or joined one (a delta reset re-reads the folder).
+
+    A message joins only an open request, so one it joined is open or was closed after the
+    message came; messages older than `horizon` are not read at all."""
     if session.scalar(
         select(IntakeRequest.id).where(
             IntakeRequest.system == system, IntakeRequest.message_id == message_id
@@ -56,7 +59,8 @@ def known_message(session: Session, system: str, message_id: str) -> bool:
         return True
     rows = session.scalars(
         select(IntakeRequest).where(
-            IntakeRequest.system == system, IntakeRequest.state.in_(OPEN_STATES)
+            IntakeRequest.system == system,
+            or_(IntakeRequest.state.in_(OPEN_STATES), IntakeRequest.closed_at >= horizon),
         )
     )
     return any(message_id in (r.message_ids or []) for r in rows)
