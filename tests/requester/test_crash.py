@@ -13,7 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,8 @@ def test_kill_9_after_sendmail_does_not_send_the_letter_twice(
             child.kill()
     graph._effect = effect  # type: ignore[method-assign]
 
-    with make_app(graph, tmp_path, ManualClock(NOW + timedelta(minutes=5))) as application:
+    later = ManualClock(datetime.now(UTC) + timedelta(minutes=6))  # the child used real time
+    with make_app(graph, tmp_path, later) as application:
         run_intake(application)
         run_intake(application)
         with application.db.session() as s:
@@ -116,6 +117,11 @@ def test_a_send_that_failed_before_going_out_is_sent_on_the_next_run(
         run_intake(app)
     monkeypatch.undo()
     app.close()  # a fresh connector, as a restarted process would have
+    run_intake(app)  # the interrupted letter is not touched yet: it may still be on its way
+    assert [m["message"]["subject"].endswith("]") for m in graph.sent_mail] == [True]
+    assert "[V" in graph.sent_mail[0]["message"]["subject"]  # the next letter went out
+    assert isinstance(app.clock, ManualClock)
+    app.clock.advance(timedelta(minutes=6))
     run_intake(app)
     counts = _subjects(graph)
     assert len(counts) == 2 and set(counts.values()) == {1}, counts

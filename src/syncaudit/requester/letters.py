@@ -24,7 +24,7 @@ from typing import Any
 
 import structlog
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from syncaudit import audit
@@ -46,6 +46,7 @@ SENDING = "sending"
 SENT = "sent"
 TEMPLATES = Path(__file__).with_name("templates")
 SENT_ITEMS_SLACK = timedelta(minutes=10)  # clock skew between us and Exchange
+SENDING_STALE = timedelta(minutes=5)  # a letter `sending` this long was interrupted
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,7 +123,12 @@ Compose = Any  # (session, request, letter) -> Letter; built by intake.py
 def send_due(
     db: Any, clock: Any, connector: SupportsMailbox, mailbox: str, compose: Compose
 ) -> list[int]:
-    """Send every letter not yet sent, oldest first; return the ids sent now."""
+    """Send every letter not yet sent, oldest first; return the ids sent now.
+
+    A letter is claimed by a conditional update (intended -> sending), so two processes never
+    both send it. One left `sending` for SENDING_STALE (a crash, or a send that failed without
+    knowing whether Exchange took it) is looked up in Sent Items and sent only if absent."""
+    now = clock.now()
     with db.session() as s:
         due = [
             (row.id, row.state, row.marker, row.attempted_at)
@@ -131,24 +137,39 @@ def send_due(
                 .where(IntakeLetter.state.in_([INTENDED, SENDING]))
                 .order_by(IntakeLetter.id)
             )
+            if row.state == INTENDED
+            or (row.attempted_at is not None and utc(row.attempted_at) <= now - SENDING_STALE)
         ]
-    interrupted = [(i, m, a) for i, state, m, a in due if state == SENDING]
+    interrupted = [(m, utc(a)) for _, state, m, a in due if state == SENDING and a is not None]
     already: set[str] = set()
     if interrupted:
-        since = min(utc(a) for _, _, a in interrupted if a is not None) - SENT_ITEMS_SLACK
-        already = connector.was_sent(mailbox, [m for _, m, _ in interrupted], since)
+        since = min(a for _, a in interrupted) - SENT_ITEMS_SLACK
+        already = connector.was_sent(mailbox, [m for m, _ in interrupted], since)
     sent = []
-    for letter_id, state, marker, _ in due:
+    for letter_id, state, marker, attempted in due:
         with db.session() as s, s.begin():
+            claimed = s.execute(
+                update(IntakeLetter)
+                .where(
+                    IntakeLetter.id == letter_id,
+                    IntakeLetter.state == state,
+                    IntakeLetter.attempted_at.is_(None)
+                    if attempted is None
+                    else IntakeLetter.attempted_at == attempted,
+                )
+                .values(state=SENDING, attempted_at=clock.now())
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(claimed, "rowcount", 0) != 1:
+                continue  # another process took it
             row = s.get(IntakeLetter, letter_id)
             request = s.get(IntakeRequest, row.intake_id) if row else None
-            if row is None or request is None or row.state == SENT:
-                continue
+            assert row is not None
+            assert request is not None
             letter = compose(s, request, row)
             if state == SENDING and marker in already:
                 _mark_sent(s, row, request, letter, clock.now(), recovered=True)
                 continue
-            row.state, row.attempted_at = SENDING, clock.now()
         connector.send_letter(mailbox, letter)
         with db.session() as s, s.begin():
             row = s.get(IntakeLetter, letter_id)
