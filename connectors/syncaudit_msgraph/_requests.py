@@ -425,3 +425,87 @@ def send_mail(mailbox: str, to: Sequence[str], subject: str, body: str) -> Build
         return _user(client, mailbox).send_mail.to_post_request_information(request)
 
     return build
+
+
+# -- the intake mailbox (capability MAILBOX: Mail.Read, Mail.Send) ---------------------------
+
+INBOUND_FIELDS = ["id", "receivedDateTime", "from", "subject", "body", "conversationId"]
+MAIL_DELTA_PAGE = 100
+
+
+def messages_delta(mailbox: str, folder: str) -> Build:
+    """The first request of a delta round on a mail folder (an id or a well-known name)."""
+
+    def build(client: Any) -> Any:
+        builder = _user(client, mailbox).mail_folders.by_mail_folder_id(folder).messages.delta
+        query = builder.DeltaRequestBuilderGetQueryParameters(select=INBOUND_FIELDS)
+        config = _config(MAIL_DELTA_PAGE, query)
+        config.headers.add("Prefer", 'outlook.body-content-type="text"')
+        return builder.to_get_request_information(config)
+
+    return build
+
+
+def mail_link(mailbox: str, url: str) -> Build:
+    """A next or delta link of a mail-folder round, with the same Prefer headers."""
+
+    def build(client: Any) -> Any:
+        builder = _user(client, mailbox).mail_folders.by_mail_folder_id("inbox").messages.delta
+        config = _config(MAIL_DELTA_PAGE)
+        config.headers.add("Prefer", 'outlook.body-content-type="text"')
+        return builder.with_url(url).to_get_request_information(config)
+
+    return build
+
+
+def sent_since(mailbox: str, since: str) -> Build:
+    """Sent Items messages sent at or after `since` (ISO), subjects only."""
+
+    def build(client: Any) -> Any:
+        builder = _user(client, mailbox).mail_folders.by_mail_folder_id("sentitems").messages
+        query = builder.MessagesRequestBuilderGetQueryParameters(
+            top=LIST_PAGE,
+            select=["id", "subject", "sentDateTime"],
+            filter=f"sentDateTime ge {since}",
+        )
+        return builder.to_get_request_information(_config(query=query))
+
+    return build
+
+
+def send_letter(
+    mailbox: str, to: str, subject: str, body: str, attachments: Sequence[tuple[str, str, bytes]]
+) -> Build:
+    """POST /users/{mailbox}/sendMail to one person, saved in Sent Items (the crash check
+    looks there)."""
+
+    def build(client: Any) -> Any:
+        from msgraph.generated.models.body_type import BodyType
+        from msgraph.generated.models.email_address import EmailAddress
+        from msgraph.generated.models.file_attachment import FileAttachment
+        from msgraph.generated.models.item_body import ItemBody
+        from msgraph.generated.models.message import Message
+        from msgraph.generated.models.recipient import Recipient
+        from msgraph.generated.users.item.send_mail.send_mail_post_request_body import (
+            SendMailPostRequestBody,
+        )
+
+        files: list[Any] = [
+            FileAttachment(
+                odata_type="#microsoft.graph.fileAttachment",
+                name=name,
+                content_type=content_type,
+                content_bytes=data,
+            )
+            for name, content_type, data in attachments
+        ]
+        message = Message(
+            subject=subject,
+            body=ItemBody(content=body, content_type=BodyType.Text),
+            to_recipients=[Recipient(email_address=EmailAddress(address=to))],
+            attachments=files or None,
+        )
+        request = SendMailPostRequestBody(message=message, save_to_sent_items=True)
+        return _user(client, mailbox).send_mail.to_post_request_information(request)
+
+    return build

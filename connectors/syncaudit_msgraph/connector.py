@@ -44,8 +44,10 @@ from syncaudit.contract import (
     SystemProfile,
 )
 from syncaudit.errors import PermanentError
+from syncaudit.mailbox import Letter, MailBatch
 from syncaudit.retry import DEFAULT_POLICY, RetryPolicy
 
+from . import _mailbox as mx
 from . import _requests as rq
 from ._graph import GraphSession, NotFound, gather_or_cancel
 from ._parse import (
@@ -761,6 +763,27 @@ class MsGraphConnector:
         mailbox = self.settings.mailboxes[0]
         build = rq.send_mail(mailbox, to, subject, body)
         self._session.run(self._session.write(mailbox, build, "sending a notification"))
+
+    # -- the intake mailbox (capability MAILBOX: Mail.Read, Mail.Send; see `_mailbox`) -------
+
+    def new_messages(self, mailbox: str, folder: str, cursor: str | None) -> MailBatch:
+        self._check_mailbox(mailbox)
+
+        async def read() -> MailBatch:
+            folder_id = await self._mail_folder(mailbox, folder)
+            return await mx.new_messages(self._session, mailbox, folder_id, cursor)
+
+        batch = self._session.run(read())
+        log.info("msgraph.intake_read", mailbox=self._labels[mailbox], items=len(batch.messages))
+        return batch
+
+    def send_letter(self, mailbox: str, letter: Letter) -> None:
+        self._check_mailbox(mailbox)
+        self._session.run(mx.send_letter(self._session, mailbox, letter))
+
+    def was_sent(self, mailbox: str, markers: Sequence[str], since: datetime) -> set[str]:
+        self._check_mailbox(mailbox)
+        return self._session.run(mx.was_sent(self._session, mailbox, markers, since))
 
     def close(self) -> None:
         self._session.close()

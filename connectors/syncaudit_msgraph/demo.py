@@ -59,4 +59,42 @@ def start(name: str, workdir: Path, people: Sequence[DemoPerson]) -> DemoSystem:
                 attendees=[("Coach", COACH), (person.name, person.email)],
             )
     table = sim.settings([COACH], name=name, calendar_past_days=800, calendar_future_days=60)
-    return DemoSystem(table=table, env={"SIM_GRAPH_SECRET": sim.client_secret}, stop=sim.stop)
+    return DemoSystem(
+        table=table,
+        env={"SIM_GRAPH_SECRET": sim.client_secret},
+        stop=sim.stop,
+        mail=DemoMail(sim),
+    )
+
+
+class DemoMail:
+    """The requester's side of the coach's mailbox, for the demo's request by mail."""
+
+    def __init__(self, sim: GraphSimulator) -> None:
+        self.sim = sim
+
+    def write(self, person: DemoPerson, subject: str, body: str) -> str:
+        when = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+        return self.sim.add_message(
+            COACH,
+            "inbox",
+            subject=subject,
+            body=body,
+            sent=when,
+            sender=(person.name, person.email),
+            content_type="text",
+        )
+
+    def reply(self, person: DemoPerson, text: str) -> bool:
+        asked = [m for m in self.sim.mail_to(person.email) if "[V" in str(m.get("subject"))]
+        if not asked:
+            return False
+        sender = (person.name, person.email)
+        self.sim.reply_to(COACH, asked[-1], sender=sender, text=text, when=datetime.now(UTC))
+        return True
+
+    def letters(self, person: DemoPerson) -> list[tuple[str, str]]:
+        return [
+            (str(m.get("subject") or ""), str((m.get("body") or {}).get("content") or ""))
+            for m in self.sim.mail_to(person.email)
+        ]

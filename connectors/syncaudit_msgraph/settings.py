@@ -13,7 +13,14 @@ from syncaudit.identity import try_normalize_email
 
 # What a connector of this kind can do (declared, so it is known without building one).
 CAPABILITIES = frozenset(
-    {Capability.PULL, Capability.ERASE, Capability.EXPORT, Capability.MAIL, Capability.RECTIFY}
+    {
+        Capability.PULL,
+        Capability.ERASE,
+        Capability.EXPORT,
+        Capability.MAIL,
+        Capability.MAILBOX,
+        Capability.RECTIFY,
+    }
 )
 
 KIND = "msgraph"

@@ -4,13 +4,15 @@ Where things are (a newcomer finds each by its folder name):
 
     contract.py errors.py clock.py   the plugin API: all that connectors/ may import from the
     identity.py retry.py regions.py  core (with sysdeps.py, the OS packages the product needs,
-    hetu.py bookkeeping*.py          and the one HETU check and voucher retention rule)
+    hetu.py bookkeeping*.py          and the one HETU check and voucher retention rule;
+    mailbox.py                       capability MAILBOX: read a folder, send letters)
     config.py db.py models.py        settings, storage, the evidence chain (audit.py), the
     migrations/ audit.py context.py  Context every area works on (context.py)
     index/ sync.py                   the subject index (writer, look-ups) and the sync runner
     erasure/                         requests, worker, lifecycle, resurrection, legal holds
     rights/                          access, objection, retention rules
     reports/                         monthly compliance, transfers, record of processing
+    requester/                       requests by mail: intake, identity check, letters
     app.py                           App(Context): the composition root front ends call
     service/                         the daemon: scheduler, erasure loop, periodic ticks, notify
     cli/ web/                        the command line and the owner's web console
@@ -22,13 +24,13 @@ reads this table and checks both. Names are module prefixes under `syncaudit`; t
 prefix wins (so `rights.settings`, read by config, is in layer 1 although rights/ is in 4).
 
   L0  plugin API      contract errors clock identity retry regions sysdeps
-  L0  plugin API      hetu bookkeeping bookkeeping_notice
+  L0  plugin API      hetu bookkeeping bookkeeping_notice mailbox
   L1  storage         config db models migrations registry audit _audit_range context logging
-  L1  storage         rights.settings reports.settings
+  L1  storage         rights.settings reports.settings requester.settings
   L2  index and sync  index sync
   L3  erasure         erasure
   L4  rights          rights
-  L5  reports         reports
+  L5  reports         reports requester
   L6  composition     app
   L7  daemon          service starter demo testing
   L8  front ends      cli web

@@ -18,6 +18,7 @@ from syncaudit.contract import SettingsReader, SystemProfile, TransferMechanism
 from syncaudit.errors import ConfigError
 from syncaudit.identity import MIN_KEY_BYTES, key_from_text
 from syncaudit.reports.settings import ReportsSettings, parse_reports
+from syncaudit.requester.settings import IntakeSettings, parse_intake
 from syncaudit.rights.settings import RetentionSettings, parse_retention
 from syncaudit.web.settings import WebSettings, parse_web
 
@@ -111,6 +112,7 @@ class Settings:
     # Parsed by their areas' own modules (syncaudit.rights.settings, syncaudit.reports.settings).
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     reports: ReportsSettings = field(default_factory=ReportsSettings)
+    intake: IntakeSettings | None = None  # syncaudit.requester.settings; None: no intake
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     def system(self, name: str) -> SystemConfig:
@@ -153,6 +155,7 @@ _TOP_KEYS = {
     "retention",
     "activities",
     "web",
+    "intake",
 }
 
 
@@ -182,6 +185,7 @@ def parse_config(
     retention = parse_retention(raw, env, problems)
     reports = parse_reports(raw, env, problems)
     web = parse_web(raw, env, problems, parse_duration)
+    intake = parse_intake(raw, env, problems, parse_duration)
     if problems:
         raise ConfigError(problems, source=str(source) if source else "configuration")
     return Settings(
@@ -196,6 +200,7 @@ def parse_config(
         retention=retention,
         reports=reports,
         web=web,
+        intake=intake,
         raw=raw,
     )
 

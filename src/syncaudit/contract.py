@@ -66,6 +66,7 @@ class Capability(enum.StrEnum):
     EXPORT = "export"  # export() returns the live data of a record (right of access)
     MAIL = "mail"  # messages() / delete_message(): mail folders (retention of coaching summaries)
     RECTIFY = "rectify"  # rectify(): correct a person's name or address in place (Art. 16)
+    MAILBOX = "mailbox"  # new_messages() / send_letter(): requests by mail (syncaudit.mailbox)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -558,6 +559,10 @@ class DemoSystem:
     stop: Any  # Callable[[], None]
     # Brings a person back by the system's own means (e.g. a web sign-up form), if it has one.
     bring_back: Any = None  # Callable[[DemoPerson], str] | None: returns what happened
+    # A person's mailbox side, if the system has mail: `write(person, subject, body)` puts a
+    # message in the intake folder, `reply(person, text)` answers the latest verification
+    # letter, `letters(person)` lists (subject, body) of what the person was sent.
+    mail: Any = None
 
 
 @runtime_checkable

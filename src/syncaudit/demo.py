@@ -170,6 +170,9 @@ def _write_config(workdir: Path, systems: list[tuple[str, DemoSystem]]) -> Path:
         'email = "tietosuoja@valmennus.example"',
         "[service]",
         f'report_dir = "{workdir / "reports"}"',
+        "[intake]",  # requests by mail: the coach's own Outlook inbox
+        'system = "outlook"',
+        f'access_dir = "{workdir / "access"}"',
     ]
     for _, system in systems:
         lines.append("\n[[systems]]")
@@ -255,7 +258,7 @@ def _story(
     try:
         _sync(talk, app)
         _lookup(talk, app)
-        request_id = _erase(talk, app)
+        request_id = _erase(talk, app, dict(systems)["outlook"])
         _resurrection(talk, app, dict(systems)["newsletter"])
         _reports(talk, app, workdir, lang)
         _evidence(talk, app, request_id)
@@ -317,11 +320,50 @@ def _lookup(talk: Narrator, app: Any) -> None:
     )
 
 
-def _erase(talk: Narrator, app: Any) -> str:
+def _by_mail(talk: Narrator, app: Any, outlook: DemoSystem) -> str:
+    """The request arrives by mail, the person is verified by reply, the operator approves."""
+    from syncaudit.requester import review
+    from syncaudit.requester.intake import run_intake
+
+    mail = outlook.mail
+    mail.write(STAR, "Tietojeni poistaminen", "Hei,\npoistakaa tietoni rekistereistänne.\nKiitos")
+    report = run_intake(app)
+    (intake_id,) = report.created
+    (row,) = review.pending(app)
+    talk.say(
+        f"  a mail arrived: request {intake_id} ({row['kind']}, {row['language']}), "
+        f"{row['promise_hours_left']} h left of the 48 h promise, "
+        f"{row['statutory_days_left']} days of the statutory month"
+    )
+    talk.say(f"  letters sent: {', '.join(subject for subject, _ in mail.letters(STAR))}")
+    if not mail.reply(STAR, "Kyllä, pyyntö on minulta."):
+        raise SyncauditError("no verification letter was sent")
+    if run_intake(app).verified != [intake_id]:
+        raise SyncauditError(f"the reply did not verify {intake_id}")
+    talk.say("  the person replied to the verification letter: verified")
+    started = review.approve(app, intake_id)
+    return str(started["request_id"])
+
+
+def _completion_letter(talk: Narrator, app: Any, outlook: DemoSystem) -> None:
+    from syncaudit.requester.intake import run_intake
+
+    run_intake(app)  # the daemon's next intake tick does this
+    letters = outlook.mail.letters(STAR)
+    subject, body = letters[-1]
+    if len(letters) != 3 or "1336/1997" not in body or "tietosuoja.fi" not in body:
+        raise SyncauditError("the completion letter was not sent as expected")
+    talk.say(f"  completion letter sent: {subject}")
+    for line in body.splitlines():
+        if line.startswith("- "):
+            talk.say(f"    {line}")
+
+
+def _erase(talk: Narrator, app: Any, outlook: DemoSystem) -> str:
     from syncaudit.erasure import requests as erasure
     from syncaudit.erasure.worker import worker_slot
 
-    talk.section("Erasure: the dry run first, then the real thing")
+    talk.section("Erasure: the dry run, a request by mail, then the real thing")
     for plan in erasure.plan(app, STAR.email):
         for action in plan.actions:
             note = f" — {action.explanation}" if action.explanation else ""
@@ -329,8 +371,8 @@ def _erase(talk: Narrator, app: Any) -> str:
                 f"  would {action.action:<7} {plan.system:<11} "
                 f"{action.ref.label or action.ref.kind}{note}"[:150]
             )
-    request_id: str = erasure.submit(app, STAR.email, reason="asked by email (demo)")
-    talk.say(f"  request {request_id} stored; deadline 48 h from now")
+    request_id = _by_mail(talk, app, outlook)
+    talk.say(f"  approved: erasure request {request_id}, deadline 48 h from the mail")
     with worker_slot(app) as worker:
         worker.run_until_idle()
     view = erasure.show(app, request_id)
@@ -347,6 +389,7 @@ def _erase(talk: Narrator, app: Any) -> str:
     ):
         raise SyncauditError("unrestricted records remain after the erasure")
     talk.say("  the index kept only invoice references under legal hold; a tombstone remains")
+    _completion_letter(talk, app, outlook)
     return request_id
 
 

@@ -283,3 +283,57 @@ class WebThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime]
     locked_until: Mapped[datetime | None]
+
+
+class IntakeRequest(Base):
+    """A request taken from the intake mailbox (syncaudit.requester), pending until the
+    operator approves or rejects it. Nothing of the message is kept but its id, received time
+    and sender: the address (`email`) only while the request is open, as for erasures."""
+
+    __tablename__ = "intake_requests"
+    __table_args__ = (
+        UniqueConstraint("system", "message_id", name="uq_intake_message"),
+        Index("ix_intake_open", "state", "pseudonym", "kind"),
+    )
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    system: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(512))  # the first message
+    message_ids: Mapped[list[str]] = mapped_column(JSON, default=list)  # every message joined
+    messages: Mapped[int] = mapped_column(Integer, default=1)
+    received_at: Mapped[datetime]  # the first message's receivedDateTime: both clocks run from it
+    pseudonym: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(254))  # only while open; purged after
+    kind: Mapped[str] = mapped_column(String(16))  # erasure | access | objection | rectification
+    language: Mapped[str] = mapped_column(String(2))
+    matched: Mapped[list[str]] = mapped_column(JSON, default=list)  # the keywords, not the text
+    state: Mapped[str] = mapped_column(String(16))  # pending | approved | closed
+    outcome: Mapped[str | None] = mapped_column(String(16))  # completed | rejected
+    verification: Mapped[str] = mapped_column(String(16))  # unverified | verified | not_required
+    verify_token: Mapped[str | None] = mapped_column(String(16), unique=True)
+    verified_at: Mapped[datetime | None]
+    verified_by: Mapped[str | None] = mapped_column(String(16))  # reply | operator
+    request_id: Mapped[str | None] = mapped_column(String(40))  # the erasure/access/objection
+    extended_at: Mapped[datetime | None]
+    statutory_deadline: Mapped[datetime]  # Art. 12(3), moved once by an extension
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+class IntakeLetter(Base):
+    """A letter to a requester: intended, being sent, sent. Only the SHA-256 of what was sent is
+    kept; `marker` (in the subject) finds it in Sent Items after a crash mid-send."""
+
+    __tablename__ = "intake_letters"
+    __table_args__ = (UniqueConstraint("intake_id", "kind", name="uq_intake_letter"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    intake_id: Mapped[str] = mapped_column(
+        ForeignKey("intake_requests.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # receipt verification completion refusal ...
+    marker: Mapped[str] = mapped_column(String(40), unique=True)
+    state: Mapped[str] = mapped_column(String(16))  # intended | sending | sent
+    reason: Mapped[str | None] = mapped_column(Text)  # refusal / extension: the operator's words
+    created_at: Mapped[datetime]
+    attempted_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    sha256: Mapped[str | None] = mapped_column(String(64))

@@ -23,6 +23,9 @@ def test_demo_runs_every_step_and_forgets_the_person(tmp_path: Path) -> None:
     ):
         assert step in text
     assert "completed within the deadline: True" in text
+    assert "a mail arrived: request M-" in text  # the request by mail (issue 17)
+    assert "the person replied to the verification letter: verified" in text
+    assert "completion letter sent: Pyyntönne on käsitelty" in text
     assert "resurrection caught" in text
     assert "audit chain verified" in text
     database = (tmp_path / "demo" / "syncaudit.db").read_bytes()

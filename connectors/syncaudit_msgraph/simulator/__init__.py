@@ -26,7 +26,8 @@ Served endpoints (paths under /v1.0; `{u}` is a mailbox's address):
                                                    `recurrence`: a series)
     GET|PATCH|DELETE /users/{u}/events/{id};  POST .../permanentDelete, .../cancel
     GET  /users/{u}/events/{id}/instances?startDateTime=&endDateTime=
-    POST /users/{u}/sendMail                       recorded in `sent_mail`
+    POST /users/{u}/sendMail                       recorded in `sent_mail` (+ a Sent Items copy)
+    GET  /users/{u}/mailFolders/{f}/messages/delta delta rounds of a mail folder ($select)
     GET  /users/{u}/mailFolders                    top-level mail folders (Inbox, Sent Items...)
     GET  /users/{u}/mailFolders/{f}/childFolders   `f`: an id or a well-known name (sentitems)
     GET  /users/{u}/mailFolders/{f}/messages       $select, $top, $skip, next links
@@ -90,6 +91,10 @@ Assumed where the reference is silent (also in `ASSUMPTIONS`, for tests and repo
 - a DELETEd contact or event stays readable by id (Deleted Items) until permanentDelete
 - item ids never change when an item moves (Graph changes them unless Prefer: IdType="ImmutableId")
 - $filter on contacts matches addresses case-insensitively
+- a person's reply (`reply_to`) has the subject "RE: " + the original's, the same
+  conversationId, and quotes the original body below its own text
+- the Sent Items copy of a sendMail is listed at once; mail-folder delta pages honour Prefer:
+  odata.maxpagesize up to 1000 (default 10)
 
 Modules, one per resource so each can grow alone: `contacts`, `calendar`, `mail` (each with the
 out-of-band state tests set up and its HTTP endpoints), `_delta` (delta rounds), `recurrence`
@@ -100,7 +105,8 @@ Test hooks: `requests` (the request log), `count()`, `inject()` (faults, optiona
 `action` first), `notifications` (what Exchange would e-mail to attendees), `side_effects`
 (every write that changed state), `sent_mail`, `expire_delta_tokens()`, `revoke_tokens()`
 (401), out-of-band mutators (`add_contact`, `update_contact`, `delete_contact`, `add_event`,
-`add_series`, `modify_occurrence`, `cancel_occurrence`, `add_mail_folder`, `add_message`, ...),
+`add_series`, `modify_occurrence`, `cancel_occurrence`, `add_mail_folder`, `add_message`,
+`remove_message`, `reply_to`, ...), `mail_to(address)` (what one person was sent),
 views (`event`, `instances`, `calendar_view`), and `populate()` for bulk data.
 """
 

@@ -298,3 +298,12 @@ def _location(name: str) -> dict[str, Any]:
 
 def _name(entry: dict[str, Any]) -> str:
     return str((entry.get("emailAddress") or entry).get("name") or "")
+
+
+def _address_of(entry: dict[str, Any]) -> str:
+    """The address of a recipient entry as sent (case kept)."""
+    return str((entry.get("emailAddress") or entry).get("address") or "")
+
+
+def _name_of(entry: dict[str, Any]) -> str:
+    return str((entry.get("emailAddress") or entry).get("name") or _address_of(entry))

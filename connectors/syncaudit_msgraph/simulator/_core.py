@@ -51,6 +51,7 @@ class SimCore:
         self.notifications: list[Notification] = []
         self.side_effects: list[SideEffect] = []
         self.sent_mail: list[dict[str, Any]] = []
+        self.sent_conversations: list[str] = []  # the conversationId of each sent_mail entry
         self.faults: list[Fault] = []
         self._lock = threading.RLock()
         self._mailboxes: dict[str, _Mailbox] = {}
@@ -115,6 +116,7 @@ class SimCore:
             self.notifications.clear()
             self.side_effects.clear()
             self.sent_mail.clear()
+            self.sent_conversations.clear()
 
     def max_concurrency(self, mailbox: str) -> int:
         with self._lock:

@@ -1,4 +1,17 @@
-"""Mail folders, messages and sendMail: the out-of-band state and the HTTP endpoints."""
+"""Mail folders, messages (with delta), replies and sendMail: out-of-band state and endpoints.
+
+Documented (mailfolder.md, message.md, concepts/delta-query-messages.md, user-sendmail.md):
+messages carry receivedDateTime, from, subject, body, conversationId; delta per folder
+(`/mailFolders/{f}/messages/delta`) pages with next links, ends with a delta link and sends
+`@removed` for messages deleted or moved out; `$select` on delta; sendMail answers 202 with no
+body and (saveToSentItems, default true) saves a copy in Sent Items; file attachments come
+inline as `#microsoft.graph.fileAttachment` with base64 `contentBytes`.
+
+Assumed (see the package's ASSUMPTIONS): a reply a person sends (`reply_to`) has the subject
+"RE: " + the original's, the same conversationId, and quotes the original body below its own
+text, as Outlook and most clients do; the Sent Items copy of a sendMail is listed at once (real
+Exchange may take a moment).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +20,22 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from ._common import WELL_KNOWN_MAIL, _etag, _HttpError, _iso, _Mailbox, _MailFolder, _new_id
+from ._common import (
+    LIST_MAX_TOP,
+    WELL_KNOWN_MAIL,
+    _address_of,
+    _DeltaState,
+    _etag,
+    _HttpError,
+    _iso,
+    _Mailbox,
+    _MailFolder,
+    _name_of,
+    _new_id,
+    _now,
+)
 from ._core import SimCore
-from ._handler import _BaseHandler
+from ._delta import DeltaRoutes
 
 
 class MailState(SimCore):
@@ -36,14 +62,62 @@ class MailState(SimCore):
         to: Iterable[tuple[str, str]] = (),
         cc: Iterable[tuple[str, str]] = (),
         body: str = "",
+        conversation_id: str | None = None,
+        content_type: str = "html",
     ) -> str:
         """A message in `folder` (an id or a well-known name). `sender=None`: the mailbox."""
         with self._lock:
             mb = self.mailbox(upn)
             target = self._mail_folder(mb, folder)
             message = _message_json(mb, target.id, subject, sent, sender, to, cc, body)
+            message["conversationId"] = conversation_id or _new_id("AAQkAG")
+            message["body"]["contentType"] = content_type
             mb.messages[message["id"]] = message
+            self._touch(mb, "mail:" + target.id, message["id"])
             return str(message["id"])
+
+    def remove_message(self, upn: str, message_id: str) -> None:
+        """The user deletes a message (the folder's next delta lists it as @removed)."""
+        with self._lock:
+            mb = self.mailbox(upn)
+            message = mb.messages.pop(message_id)
+            self._touch(mb, "mail:" + message["parentFolderId"], message_id)
+
+    def mail_to(self, address: str) -> list[dict[str, Any]]:
+        """Every sendMail message with `address` among its recipients (to, cc or bcc)."""
+        wanted = address.strip().lower()
+        with self._lock:
+            return [
+                {**json.loads(json.dumps(m["message"])), "conversationId": conversation}
+                for m, conversation in zip(self.sent_mail, self.sent_conversations, strict=True)
+                if wanted in _recipients(m["message"])
+            ]
+
+    def reply_to(
+        self,
+        upn: str,
+        sent: dict[str, Any],
+        *,
+        sender: tuple[str, str],
+        text: str,
+        when: datetime,
+        folder: str = "inbox",
+    ) -> str:
+        """A person's reply to a sent message, arriving in `folder`: "RE: " + its subject, the
+        same conversation, its body quoted below `text` (as mail clients do)."""
+        body = sent.get("body") or {}
+        quoted = "\n".join("> " + line for line in str(body.get("content") or "").splitlines())
+        return self.add_message(
+            upn,
+            folder,
+            subject="RE: " + str(sent.get("subject") or ""),
+            sent=when,
+            sender=sender,
+            to=[(upn, upn)],
+            body=f"{text}\n\n{quoted}",
+            conversation_id=str(sent.get("conversationId") or "") or None,
+            content_type="text",
+        )
 
     def message(self, upn: str, message_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -76,7 +150,15 @@ class MailState(SimCore):
         return found
 
 
-class MailRoutes(_BaseHandler):
+def _recipients(message: dict[str, Any]) -> set[str]:
+    out: set[str] = set()
+    for key in ("toRecipients", "ccRecipients", "bccRecipients"):
+        for entry in message.get(key) or ():
+            out.add(str((entry.get("emailAddress") or {}).get("address") or "").lower())
+    return out
+
+
+class MailRoutes(DeltaRoutes):
     """/users/{u}/mailFolders..., /users/{u}/messages..., /users/{u}/sendMail"""
 
     @property
@@ -91,10 +173,65 @@ class MailRoutes(_BaseHandler):
         data = {k[:1].lower() + k[1:]: v for k, v in json.loads(body or b"{}").items()}
         if "message" not in data:
             raise _HttpError(400, "ErrorInvalidRequest", "The message is missing.")
+        message = data["message"]
+        if not isinstance(message, dict) or not _recipients(message) - {""}:
+            raise _HttpError(400, "ErrorInvalidRecipients", "At least one recipient is not valid.")
         with self.mail_state._lock:
+            conversation = _new_id("AAQkAG")
             self.mail_state.sent_mail.append({"from": mb.upn, **data})
+            self.mail_state.sent_conversations.append(conversation)
+            if data.get("saveToSentItems", True) is not False:
+                self._save_sent(mb, message, conversation)
             self.mail_state._effect(mb, "mail.send", str(len(self.mail_state.sent_mail)))
         return 202, None, {}
+
+    def _save_sent(self, mb: _Mailbox, message: dict[str, Any], conversation: str) -> None:
+        """The Sent Items copy of a sendMail (saveToSentItems defaults to true)."""
+        sent = self.mail_state._mail_folder(mb, "sentitems")
+        to = [(_name_of(e), _address_of(e)) for e in message.get("toRecipients") or ()]
+        body = message.get("body") or {}
+        copy = _message_json(
+            mb,
+            sent.id,
+            str(message.get("subject") or ""),
+            _now(),
+            None,
+            to,
+            (),
+            str(body.get("content") or ""),
+        )
+        copy["conversationId"] = conversation
+        copy["hasAttachments"] = bool(message.get("attachments"))
+        mb.messages[copy["id"]] = copy
+        self.mail_state._touch(mb, "mail:" + sent.id, copy["id"])
+
+    def _messages_delta(
+        self, mb: _Mailbox, args: tuple[str, ...], query: dict[str, str], body: bytes
+    ) -> tuple[int, Any, dict[str, str]]:
+        select = [s.strip() for s in query.get("$select", "").split(",") if s.strip()]
+        with self.mail_state._lock:
+            folder = self._mail_folder_or_404(mb, args[0])
+            collection = "mail:" + folder.id
+
+            def current(mbox: _Mailbox, state: _DeltaState, item_id: str) -> dict[str, Any] | None:
+                message = mbox.messages.get(item_id)
+                if message is None or "mail:" + message["parentFolderId"] != state.collection:
+                    return None
+                if not select:
+                    return dict(message)
+                keep = set(select) | {"id", "@odata.etag", "@odata.type"}
+                return {k: v for k, v in message.items() if k in keep}
+
+            return self._delta(
+                mb,
+                collection,
+                None,
+                query,
+                f"/users/{mb.upn}/mailFolders/{args[0]}/messages/delta",
+                LIST_MAX_TOP,
+                current,
+                lambda: [m["id"] for m in mb.messages.values() if m["parentFolderId"] == folder.id],
+            )
 
     def _mail_folder_or_404(self, mb: _Mailbox, folder: str) -> _MailFolder:
         try:
@@ -157,6 +294,7 @@ class MailRoutes(_BaseHandler):
             message = self._find_message(mb, args[0])
             del mb.messages[message["id"]]
             mb.purged.add(message["id"])
+            self.mail_state._touch(mb, "mail:" + message["parentFolderId"], message["id"])
             self.mail_state._effect(mb, "message.purge", message["id"])
         return 204, None, {}
 
@@ -196,6 +334,11 @@ def _message_json(  # noqa: PLR0917
 
 ROUTES = [
     ("POST", r"^/users/([^/]+)/sendMail$", "mail.send"),
+    (
+        "GET",
+        r"^/users/([^/]+)/mailFolders/([^/]+)/messages/delta(?:\(\))?$",
+        "messages.delta",
+    ),
     ("GET", r"^/users/([^/]+)/mailFolders$", "mailFolders.list"),
     ("GET", r"^/users/([^/]+)/mailFolders/([^/]+)/childFolders$", "mailFolders.children"),
     ("GET", r"^/users/([^/]+)/mailFolders/([^/]+)/messages$", "messages.list"),

@@ -7,6 +7,7 @@
     cli/rectify.py   rectify (correct a name or address everywhere)
     cli/reports.py   report monthly|transfers|ropa     cli/service.py  run, status, tombstones
     cli/web.py       web, user add|list|remove|passwd  (the owner's console: syncaudit.web)
+    cli/requester.py intake, request approve|reject|extend|verify (requests by mail)
 
 Exit codes: 0 ok, 1 operational failure, 2 usage or configuration error.
 """
@@ -17,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from syncaudit.cli import audit, core, erasure, rectify, reports, rights, service, web
+from syncaudit.cli import audit, core, erasure, rectify, reports, requester, rights, service, web
 from syncaudit.cli._shared import OPTS, ConfigOpt
 
 app = typer.Typer(
@@ -45,7 +46,7 @@ def main_options(
 app.add_typer(core.app)
 app.add_typer(erasure.erasure_app, name="erasure")
 app.add_typer(audit.audit_app, name="audit")
-for area in (service, reports, rights, rectify, web):
+for area in (service, reports, rights, rectify, requester, web):
     app.add_typer(area.app)
 
 

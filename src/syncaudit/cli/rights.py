@@ -2,7 +2,7 @@
 
 syncaudit access EMAIL -o DIR [--lang fi|en]   right of access: HTML + JSON, fetched live
 syncaudit object EMAIL                         objection to marketing: unsubscribe everywhere
-syncaudit requests [--open]                    every request (erasure, access, objection)
+syncaudit requests [--open] [--pending]        every request (erasure, access, objection)
 syncaudit retention review                     inactive customers; queue erasures for some
 syncaudit retention summaries [--delete]       coaching summaries past their limit
 """
@@ -136,12 +136,27 @@ def object_(email: str, received_at: ReceivedOpt = None, json_out: JsonOpt = Fal
 @app.command()
 def requests(
     open_only: Annotated[bool, typer.Option("--open", help="Only requests still open.")] = False,
+    pending: Annotated[
+        bool, typer.Option("--pending", help="Requests from the mailbox awaiting review.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Every data-subject request (erasure, access, objection) with its deadline and status."""
+    """Every data-subject request (erasure, access, objection) with its deadline and status;
+    --pending: those taken from the mailbox, not yet approved (both clocks)."""
 
     with guarded(), opened_app() as application:
         from syncaudit.rights.requests import list_all
+
+        if pending:
+            from syncaudit.cli.requester import print_pending
+            from syncaudit.requester.review import pending as pending_requests
+
+            waiting = pending_requests(application)
+            if json_out:
+                emit_json(waiting)
+            else:
+                print_pending(waiting)
+            return
 
         rows = list_all(application, open_only=open_only)
         if json_out:

@@ -16,11 +16,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
 from syncaudit import audit
 from syncaudit.clock import utc
 from syncaudit.context import Context
+from syncaudit.erasure.deadlines import statutory_deadline
 from syncaudit.erasure.requests import task_result
-from syncaudit.models import ErasureRequest, ErasureTask
+from syncaudit.models import ErasureRequest, ErasureTask, IntakeRequest
 from syncaudit.reports import queries
 from syncaudit.reports.common import header, hours_between, iso
 from syncaudit.reports.i18n import check_language
@@ -96,17 +99,37 @@ def _requests(
             "breached": c.breached,
         }
     requests, tasks = queries.requests_in_view(s, period.start, period.end)
-    lines = [_line(r, tasks[r.id], now) for r in requests]
+    extended = set(
+        s.scalars(
+            select(IntakeRequest.request_id).where(
+                IntakeRequest.request_id.in_([r.id for r in requests]),
+                IntakeRequest.extended_at.is_not(None),
+            )
+        )
+    )
+    lines = [
+        _line(r, tasks[r.id], now, period.timezone, extended=r.id in extended) for r in requests
+    ]
     return figures, lines
 
 
-def _line(request: ErasureRequest, tasks: list[ErasureTask], now: datetime) -> dict[str, Any]:
+def _line(
+    request: ErasureRequest,
+    tasks: list[ErasureTask],
+    now: datetime,
+    timezone: str,
+    *,
+    extended: bool = False,
+) -> dict[str, Any]:
+    """A request with both clocks: the owner's promise (`deadline`) and Art. 12(3)'s month
+    (`statutory_deadline`, two months more once extended)."""
     deadline = utc(request.deadline)
     completed = utc(request.completed_at) if request.completed_at else None
     if completed is not None:
         within: bool | None = completed <= deadline
     else:
         within = False if now > deadline else None
+    statutory = statutory_deadline(utc(request.received_at), timezone, extended=extended)
     return {
         "id": request.id,
         "kind": request.kind,
@@ -117,6 +140,11 @@ def _line(request: ErasureRequest, tasks: list[ErasureTask], now: datetime) -> d
         "completed_at": iso(completed),
         "hours_to_complete": hours_between(request.received_at, completed) if completed else None,
         "within_deadline": within,
+        "statutory_deadline": iso(statutory),
+        "statutory_extended": extended,
+        "within_statutory": (completed <= statutory)
+        if completed
+        else (False if now > statutory else None),
         "systems": [_system_outcome(t) for t in tasks],
     }
 

@@ -61,7 +61,7 @@ def parse_retention(
     if not isinstance(value, dict):
         problems.append("retention: must be a table ([retention])")
         return RetentionSettings()
-    systems = _systems(raw.get("systems"))
+    systems = systems_by_name(raw.get("systems"))
     reader = SettingsReader(value, "retention", env)
     years = reader.integer("inactive_years", MAX_INACTIVE_YEARS, minimum=1)
     if years > MAX_INACTIVE_YEARS:
@@ -85,7 +85,7 @@ def parse_retention(
     )
 
 
-def _systems(value: Any) -> dict[str, Mapping[str, Any]]:
+def systems_by_name(value: Any) -> dict[str, Mapping[str, Any]]:
     """Configured systems by name (raw tables; [[systems]] is validated by config.py)."""
     if not isinstance(value, list):
         return {}
@@ -99,21 +99,7 @@ def _summaries(
     problems: list[str],
 ) -> SummarySettings | None:
     reader = SettingsReader(table, "retention.summaries", env)
-    system = reader.string("system", required=True)
-    mailboxes: list[str] = []
-    if system and system not in systems:
-        reader.problem("system", f"no system named {system!r}")
-    elif system and systems[system].get("type") != "msgraph":
-        reader.problem("system", 'must be a Microsoft Graph (type = "msgraph") system')
-    elif system:
-        listed = systems[system].get("mailboxes")
-        mailboxes = [m for m in listed if isinstance(m, str)] if isinstance(listed, list) else []
-    mailbox = reader.string("mailbox", "")
-    if mailbox:  # the connector knows its mailboxes as written in the system's table
-        same = [m for m in mailboxes if try_normalize_email(m) == try_normalize_email(mailbox)]
-        if system in systems and not same:
-            reader.problem("mailbox", f"is not one of the mailboxes of system {system!r}")
-        mailbox = same[0] if same else mailbox
+    system, mailbox = graph_mailbox(reader, systems)
     folders = reader.string_list("folders")
     prefixes = reader.string_list("sent_subject_prefixes")
     if not folders and not prefixes:
@@ -129,12 +115,35 @@ def _summaries(
         return None
     return SummarySettings(
         system=system,
-        mailbox=mailbox or (mailboxes[0] if mailboxes else ""),
+        mailbox=mailbox,
         folders=folders,
         sent_subject_prefixes=prefixes,
         keep_years=keep,
         delete=delete,
     )
+
+
+def graph_mailbox(
+    reader: SettingsReader, systems: Mapping[str, Mapping[str, Any]]
+) -> tuple[str, str]:
+    """The table's `system` (an msgraph system) and `mailbox` (one of that system's mailboxes,
+    as the system's table writes it; default its first). Also read by [intake]."""
+    system = reader.string("system", required=True)
+    mailboxes: list[str] = []
+    if system and system not in systems:
+        reader.problem("system", f"no system named {system!r}")
+    elif system and systems[system].get("type") != "msgraph":
+        reader.problem("system", 'must be a Microsoft Graph (type = "msgraph") system')
+    elif system:
+        listed = systems[system].get("mailboxes")
+        mailboxes = [m for m in listed if isinstance(m, str)] if isinstance(listed, list) else []
+    mailbox = reader.string("mailbox", "")
+    if mailbox:  # the connector knows its mailboxes as written in the system's table
+        same = [m for m in mailboxes if try_normalize_email(m) == try_normalize_email(mailbox)]
+        if system in systems and not same:
+            reader.problem("mailbox", f"is not one of the mailboxes of system {system!r}")
+        mailbox = same[0] if same else mailbox
+    return system, mailbox or (mailboxes[0] if mailboxes else "")
 
 
 def _collect(reader: SettingsReader, problems: list[str]) -> None:

@@ -35,7 +35,7 @@ REPORT_RETRY = timedelta(hours=1)
 
 @dataclass(frozen=True, kw_only=True)
 class Job:
-    name: str  # key in periodic_runs: "sync:<system>", "legal_hold_expiry", "monthly_report"
+    name: str  # periodic_runs key: "sync:<system>", "intake", "legal_hold_expiry", "monthly_report"
     schedule: Schedule
     retry_failed: timedelta | None  # a failed tick runs again after this, while still due
     keep: timedelta | None  # rows of older ticks are pruned (None: kept for good)
@@ -57,6 +57,16 @@ def plan_jobs(app: App) -> list[Job]:
                 retry_failed=min(every, timedelta(minutes=15)),
                 keep=max(timedelta(days=35), every * 10),
                 system=system.name,
+            )
+        )
+    if app.settings.intake is not None:
+        every = app.settings.intake.interval
+        jobs.append(
+            Job(
+                name="intake",
+                schedule=IntervalSchedule(every),
+                retry_failed=min(every, timedelta(minutes=15)),
+                keep=max(timedelta(days=35), every * 10),
             )
         )
     jobs.append(
@@ -246,6 +256,8 @@ class Scheduler:
             return self._pull(job.system)
         if job.name == "legal_hold_expiry":
             return self._holds()
+        if job.name == "intake":
+            return self._intake()
         return self._report(tick)
 
     def _pull(self, system: str) -> str:
@@ -282,6 +294,18 @@ class Scheduler:
             self.notifier.system_failing(system, "pull", error, next_step)
         elif was_failed and not now_failed:
             self.notifier.system_recovered(system, "pull")
+
+    def _intake(self) -> str:
+        """Requests by mail: new ones made pending, replies verified, letters sent (including
+        completion letters of requests the worker finished)."""
+        from syncaudit.requester.intake import run_intake
+
+        report = run_intake(self.app)
+        return (
+            f"{report.read} read, {len(report.created)} new, {len(report.joined)} joined, "
+            f"{len(report.verified)} verified, {report.letters_sent} letters, "
+            f"{len(report.closed)} answered"
+        )
 
     def _holds(self) -> str:
         from syncaudit.erasure.legal_hold import expire_holds

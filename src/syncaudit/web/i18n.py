@@ -71,6 +71,17 @@ LABELS: dict[str, str] = {
     "unsubscribe": N_("unsubscribe"),
     "none": N_("nothing"),
     "update": N_("correct"),
+    # letters to the requester (syncaudit.requester.letters) and their states
+    "receipt": N_("receipt"),
+    "verification": N_("verification request"),
+    "completion": N_("completion letter"),
+    "refusal": N_("refusal"),
+    "extension": N_("extension notice"),
+    "intended": N_("not sent yet"),
+    "sending": N_("being sent"),
+    "sent": N_("sent"),
+    "not_required": N_("not required"),
+    "unverified": N_("not verified yet"),
     # origins
     "operator": N_("by you"),
     "resurrection": N_("came back"),

@@ -255,4 +255,39 @@ def request_detail(app: App, request_id: str) -> dict[str, Any]:
     view = show(app, request_id)
     for task in view["tasks"]:
         task["result"] = task_word(view["kind"], task)
-    return request_clocks(app, view)
+    return _with_letters(app, request_clocks(app, view))
+
+
+def _with_letters(app: App, view: dict[str, Any]) -> dict[str, Any]:
+    """A request that came by mail: its intake id, and the letters sent to the person (kind,
+    state, time, digest; never their text). An extension moves the statutory month."""
+    from syncaudit.models import IntakeLetter, IntakeRequest
+
+    with app.db.session() as s:
+        intake = s.scalar(select(IntakeRequest).where(IntakeRequest.request_id == view["id"]))
+        if intake is None:
+            return {**view, "mail": None, "letters": []}
+        letters = [
+            {
+                "kind": row.kind,
+                "state": row.state,
+                "sent_at": row.sent_at.isoformat() if row.sent_at else None,
+                "sha256": row.sha256,
+            }
+            for row in s.scalars(
+                select(IntakeLetter)
+                .where(IntakeLetter.intake_id == intake.id)
+                .order_by(IntakeLetter.id)
+            )
+        ]
+        mail = {
+            "id": intake.id,
+            "language": intake.language,
+            "messages": intake.messages,
+            "verification": intake.verification,
+            "extended": intake.extended_at is not None,
+        }
+        if intake.extended_at is not None:
+            statutory = intake.statutory_deadline
+            view = {**view, "statutory_deadline": statutory.isoformat()}
+    return {**view, "mail": mail, "letters": letters}
