@@ -25,7 +25,7 @@ def test_old_database_is_upgraded_in_place_not_recreated(db_url: str) -> None:
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT email FROM subjects")).scalar() == "kept@example.fi"
         assert conn.execute(text("SELECT count(*) FROM erasure_requests")).scalar() == 0
-    assert current_revision(db.engine) == "0004"
+    assert current_revision(db.engine) == "0005"
     db.dispose()
 
 
