@@ -31,10 +31,11 @@ def make_app(
     clock: ManualClock,
     *,
     extra: dict[str, Any] | None = None,
+    url: str | None = None,
     **intake: Any,
 ) -> App:
     settings = make_settings(
-        f"sqlite:///{tmp_path / 'db.sqlite'}",
+        url or f"sqlite:///{tmp_path / 'db.sqlite'}",
         [{**graph.settings([DESK]), "name": "outlook"}],
         extra={
             "intake": {"system": "outlook", "access_dir": str(tmp_path / "access"), **intake},
@@ -46,7 +47,8 @@ def make_app(
 
 
 @pytest.fixture
-def app(graph: GraphSimulator, tmp_path: Path) -> Iterator[App]:
-    application = make_app(graph, tmp_path, ManualClock(NOW))
+def app(graph: GraphSimulator, tmp_path: Path, db_url: str) -> Iterator[App]:
+    """On SQLite and on PostgreSQL (the `db_url` fixture)."""
+    application = make_app(graph, tmp_path, ManualClock(NOW), url=db_url)
     yield application
     application.close()

@@ -29,6 +29,11 @@ def test_the_request_page_lists_the_letters(app: App, graph: GraphSimulator) -> 
         sender=("Aino", "aino@example.com"),
     )
     (intake_id,) = run_intake(app).created
+    add_user(app, "owner", PASSWORD)
+    with TestClient(create_app(app), base_url="http://127.0.0.1") as client:
+        sign_in(client)
+        overview = client.get("/").text
+    assert f"A request by mail ({intake_id}) waits for your review" in overview
     review.verify_by_operator(app, intake_id, "known customer, phoned back")
     request_id = review.approve(app, intake_id)["request_id"]
     with worker_slot(app) as worker:
@@ -37,7 +42,6 @@ def test_the_request_page_lists_the_letters(app: App, graph: GraphSimulator) -> 
     with app.db.session() as s:
         digests = [row.sha256 for row in s.scalars(select(IntakeLetter).order_by(IntakeLetter.id))]
     assert len(digests) == 3 and all(digests)
-    add_user(app, "owner", PASSWORD)
     with TestClient(create_app(app), base_url="http://127.0.0.1") as client:
         sign_in(client)
         page = client.get(f"/requests/{request_id}").text

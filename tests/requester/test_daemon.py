@@ -7,6 +7,7 @@ from pathlib import Path
 from syncaudit.clock import ManualClock
 from syncaudit.requester import review
 from syncaudit.service import Service, plan_jobs
+from syncaudit.service.status import collect
 from syncaudit_msgraph.simulator import GraphSimulator
 
 from .conftest import DESK, NOW, make_app
@@ -31,5 +32,7 @@ def test_the_service_runs_intake_on_its_schedule(graph: GraphSimulator, tmp_path
         assert ticks["intake"].status == "ok", ticks["intake"].detail
         assert "1 new" in ticks["intake"].detail
         assert [r["kind"] for r in review.pending(app)] == ["erasure"]
+        (waiting,) = collect(app)["pending_by_mail"]
+        assert waiting["kind"] == "erasure" and waiting["hours_left"] == 48.0
         again = Service(app).run(once=True)
         assert "intake" not in {t.job for t in again.ticks}  # the same tick never runs twice

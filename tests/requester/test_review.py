@@ -191,3 +191,19 @@ def test_a_reset_after_closing_does_not_revive_a_joined_message(
     graph.expire_delta_tokens(DESK)
     again = run_intake(app)
     assert again.reset and again.created == [] and again.joined == []
+
+
+def test_the_monthly_report_shows_the_extended_statutory_month(
+    app: App, graph: GraphSimulator
+) -> None:
+    from syncaudit.reports.monthly import build_monthly
+
+    _ask(graph, "Poistakaa tietoni.")
+    (intake_id,) = run_intake(app).created
+    extended = review.extend(app, intake_id, "Paljon pyyntöjä.")
+    request_id = review.approve(app, intake_id)["request_id"]
+    report = build_monthly(app, "2026-11", lang="en")
+    (line,) = [x for x in report["request_lines"] if x["id"] == request_id]
+    assert line["statutory_extended"] is True
+    assert line["statutory_deadline"] == extended.isoformat()
+    assert line["deadline"] < line["statutory_deadline"]

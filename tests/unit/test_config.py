@@ -113,3 +113,4 @@ def test_example_config_loads(tmp_path: Path) -> None:
         "manual",
     ]
     assert settings.system("newsletter").profile.country == "US"
+    assert settings.intake is not None and settings.intake.mailbox == "coach@example.fi"

@@ -96,6 +96,13 @@ def _print(view: dict[str, Any]) -> None:
     for r in view["open_requests"]:
         tasks = ", ".join(f"{k}={v}" for k, v in r["tasks"].items())
         typer.echo(f"  {r['id']}  {r['state']:<12} {r['hours_left']} h left  {tasks}")
+    if view["pending_by_mail"]:
+        typer.echo(f"requests by mail waiting for review: {len(view['pending_by_mail'])}")
+        for r in view["pending_by_mail"]:
+            typer.echo(
+                f"  {r['id']}  {r['kind']:<13} {r['verification']:<12} {r['hours_left']} h left, "
+                f"statutory {r['statutory_days_left']} d  (syncaudit request approve {r['id']})"
+            )
     typer.echo(f"breaches: {len(view['breaches'])}")
     for b in view["breaches"]:
         typer.echo(f"  {b['id']}  deadline {b['deadline']}  now {b['state']}")

@@ -56,7 +56,26 @@ def collect(app: App) -> dict[str, Any]:
         }
         for r in list_requests(app, open_only=True)
     ]
+    view["pending_by_mail"] = _pending_by_mail(app)
     return view
+
+
+def _pending_by_mail(app: App) -> list[dict[str, Any]]:
+    """Requests from the intake mailbox waiting for the operator (syncaudit.requester)."""
+    if app.settings.intake is None:
+        return []
+    from syncaudit.requester.review import pending
+
+    return [
+        {
+            "id": r["id"],
+            "kind": r["kind"],
+            "verification": r["verification"],
+            "hours_left": r["promise_hours_left"],
+            "statutory_days_left": r["statutory_days_left"],
+        }
+        for r in pending(app)
+    ]
 
 
 def worker_state(app: App) -> dict[str, Any]:

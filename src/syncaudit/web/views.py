@@ -134,6 +134,7 @@ def alerts(
                     request_id=r["id"],
                 )
             )
+    found += _pending_by_mail(app)
     found += _recent(app)
     for s in status["systems"]:
         failed, ok = s["last_failed"], s["last_ok"]
@@ -162,6 +163,25 @@ def alerts(
             )
         )
     return found
+
+
+def _pending_by_mail(app: App) -> list[Alert]:
+    """Requests taken from the mailbox that wait for the operator: both clocks already run."""
+    if app.settings.intake is None:
+        return []
+    from syncaudit.requester.review import pending
+
+    return [
+        Alert(
+            level="danger" if r["promise_hours_left"] < 0 else "warning",
+            text=N_(
+                "A request by mail (%(id)s) waits for your review: %(left)s hours left. "
+                "Run: syncaudit request approve %(id)s"
+            ),
+            values={"id": r["id"], "left": r["promise_hours_left"]},
+        )
+        for r in pending(app)
+    ]
 
 
 def _recent(app: App) -> list[Alert]:
