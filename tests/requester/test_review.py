@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from syncaudit.app import App
 from syncaudit.clock import ManualClock
+from syncaudit.erasure.worker import worker_slot
 from syncaudit.errors import ConfigError, UsageError
 from syncaudit.models import AuditEntry, IntakeLetter, IntakeRequest
 from syncaudit.requester import review
@@ -207,3 +208,26 @@ def test_the_monthly_report_shows_the_extended_statutory_month(
     assert line["statutory_extended"] is True
     assert line["statutory_deadline"] == extended.isoformat()
     assert line["deadline"] < line["statutory_deadline"]
+
+
+def test_a_rectification_by_mail_corrects_the_name_and_answers(
+    app: App, graph: GraphSimulator
+) -> None:
+    contact = graph.add_contact(DESK, name="Aino Virtanen", emails=[AINO])
+    app.sync(full=True)
+    _ask(graph, "Nimeni on muuttunut, korjatkaa se: Aino Korhonen.")
+    (request_id,) = run_intake(app).created
+    assert review.pending(app)[0]["kind"] == "rectification"
+    with pytest.raises(UsageError, match="what to correct"):
+        review.approve(app, request_id)
+    started = review.approve(app, request_id, name="Aino Korhonen")
+    assert started["request_id"].startswith("R-")
+    with worker_slot(app) as worker:
+        worker.run_until_idle()
+    review.finish(app)
+    stored = graph.contact(DESK, contact)
+    assert stored is not None and stored["displayName"] == "Aino Korhonen"
+    (completion,) = [m for m in graph.mail_to(AINO[1]) if "käsitelty" in m["subject"]]
+    body = completion["body"]["content"]
+    assert "outlook: tiedot korjattu" in body and "tietosuoja.fi" in body
+    assert "tositteita" in body  # invoices are vouchers: not rewritten (Art. 19 told the firm)

@@ -2,7 +2,8 @@
 
 syncaudit intake [--json]                      read the intake folder, verify, send letters
 syncaudit requests --pending [--json]          (in cli/rights.py) pending requests, both clocks
-syncaudit request approve ID [--kind] [--email]   start erasure / access / objection
+syncaudit request approve ID [--kind] [--email] [--name] [--new-email]
+                                               start erasure / access / objection / rectification
 syncaudit request reject ID --reason TEXT      refuse, with a letter naming the complaint right
 syncaudit request extend ID --reason TEXT      the one extension of Art. 12(3), with a letter
 syncaudit request verify ID --note TEXT        verified by other means than a reply
@@ -75,10 +76,17 @@ def print_pending(rows: list[dict[str, Any]]) -> None:
 def approve(
     request_id: str,
     kind: Annotated[
-        str | None, typer.Option(help="erasure, access or objection (default: as classified).")
+        str | None,
+        typer.Option(help="erasure, access, objection or rectification (default: as classified)."),
     ] = None,
     email: Annotated[
         str | None, typer.Option(help="The address to act on (default: the sender's).")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Rectification: the corrected name the person gave.")
+    ] = None,
+    new_email: Annotated[
+        str | None, typer.Option(help="Rectification: the corrected address the person gave.")
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -87,7 +95,9 @@ def approve(
     with guarded(), opened_app() as application:
         from syncaudit.requester.review import approve as approve_request
 
-        result = approve_request(application, request_id, kind=kind, email=email)
+        result = approve_request(
+            application, request_id, kind=kind, email=email, name=name, new_email=new_email
+        )
         if json_out:
             emit_json(result)
             return

@@ -219,6 +219,10 @@ def access_files(folder: Path, request_id: str) -> list[Any]:
     return out
 
 
+# Kinds whose tasks say in one word what was done to the data (erased, rectified, ...).
+DIRECT = ("erasure", "rectification")
+
+
 def _outcomes(s: Session, request_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     request = s.get(ErasureRequest, request_id)
     tasks = list(
@@ -231,7 +235,7 @@ def _outcomes(s: Session, request_id: str) -> tuple[list[dict[str, Any]], list[d
     systems, retained = [], []
     kind = request.kind if request else "erasure"
     for task in tasks:
-        word = task_result(task) if kind == "erasure" else task_word(kind, _task_view(task))
+        word = task_result(task) if kind in DIRECT else task_word(kind, _task_view(task))
         word = "exported" if word.startswith("exported") else word
         word = "nothing" if word == "nothing found" else word.replace(" ", "_")
         systems.append({"name": task.system, "result": word})

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from syncaudit import audit
 from syncaudit.clock import utc
 from syncaudit.context import Context
+from syncaudit.erasure import rectification
 from syncaudit.erasure import requests as erasure
 from syncaudit.erasure.deadlines import statutory_deadline
 from syncaudit.errors import UsageError
@@ -67,8 +68,16 @@ def _view(r: IntakeRequest, now: datetime, hours: int, short: str) -> dict[str, 
 
 
 def approve(
-    app: Context, intake_id: str, *, kind: str | None = None, email: str | None = None
+    app: Context,
+    intake_id: str,
+    *,
+    kind: str | None = None,
+    email: str | None = None,
+    name: str | None = None,
+    new_email: str | None = None,
 ) -> dict[str, Any]:
+    """Start the request; a rectification needs the corrected name and/or address the person
+    asked for (`name`, `new_email`), which the operator reads from the message."""
     settings = intake.intake_settings(app)
     with app.db.session() as s:
         request = store.get(s, intake_id)
@@ -113,11 +122,20 @@ def approve(
         request_id = object_to_marketing(app, address, received_at=received).request_id
     else:
         assert chosen == RECTIFICATION
-        raise UsageError(
-            "rectification is not automated: correct the data in each system by hand",
-            next_step=f"Then answer with `syncaudit request reject {intake_id} --reason ...` "
-            "if it cannot be done, or reply to the person yourself.",
-        )
+        if not (name or new_email):
+            raise UsageError(
+                "a rectification needs what to correct",
+                next_step=f"Read the message, then `syncaudit request approve {intake_id} "
+                '--name "New Name"` and/or `--new-email ADDRESS`.',
+            )
+        correction = rectification.correction_of(app, name, new_email)
+        request_id = rectification.submit(
+            app,
+            address,
+            correction,
+            reason=f"requested by mail ({intake_id})",
+            received_at=received,
+        ).request_id
     now = app.clock.now()
     with app.db.session() as s, s.begin():
         request = store.get(s, intake_id)
