@@ -4,7 +4,8 @@
 
 Each simulator runs in a child process of its own. Per system, the same run times:
 - `syncaudit --config … sync SYSTEM --full` into a fresh SQLite index (and PostgreSQL), wall
-  clock of the process, and its peak RSS (`os.wait4`: the child's own rusage, as `time -v`);
+  clock of the process, and its peak RSS (`os.wait4` in a small launcher process: the child's
+  own rusage, as `time -v` reports it);
 - a bare HTTP loop in this process over the same simulator pages (Mailchimp: a replay of the
   requests the sync made; Graph: bench_msgraph's httpx loop), and the ratio of the two;
 - an incremental `syncaudit sync` after 1% changed, against its minimum number of requests.
@@ -121,25 +122,35 @@ def _fresh_sqlite(workdir: Path) -> str:
     return f"sqlite:///{workdir / 'index.db'}"
 
 
+# A small launcher process runs the CLI and reports its wall time and rusage: a child forked
+# straight from this (large) process would count the parent's pages in its peak RSS.
+_LAUNCH = """
+import os, subprocess, sys, time
+started = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+wall = time.perf_counter() - started
+print(os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss, flush=True)
+"""
+
+
 def _cli(config: Path, env: dict[str, str], *args: str) -> tuple[float, float]:
     """Run `syncaudit --config CONFIG ARGS`: (wall seconds, peak RSS MiB of that process)."""
     exe = str(Path(sys.executable).with_name("syncaudit"))
     with tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            [exe, "--config", str(config), *args],
+        done = subprocess.run(
+            [sys.executable, "-c", _LAUNCH, exe, "--config", str(config), *args],
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=err,
+            check=True,
         )
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
+        code, wall, rss_kib = done.stdout.split()
+        if int(code) != 0:
             err.seek(0)
             tail = err.read().decode(errors="replace")[-800:]
             raise RuntimeError(f"syncaudit {' '.join(args)} failed: {tail}")
-    return wall, usage.ru_maxrss / 1024
+    return float(wall), int(rss_kib) / 1024
 
 
 def _mailchimp(

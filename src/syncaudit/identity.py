@@ -35,7 +35,12 @@ def normalize_email(raw: str) -> str:
         raise InvalidEmail("not text")
     text = raw.strip().lower()
     if len(text) <= MAX_LENGTH and _PLAIN_RE.fullmatch(text) and text.index("@") <= _LOCAL_MAX:
-        return text
+        return text  # the full checks below would return it unchanged (tests/unit/test_identity)
+    return _normalize_checked(text)
+
+
+def _normalize_checked(text: str) -> str:
+    """Every rule, one by one, on stripped lower-case text."""
     if not text:
         raise InvalidEmail("empty")
     if len(text) > MAX_LENGTH * 2:
