@@ -186,6 +186,24 @@ async def _children(
         return exc
 
 
+class ContactsGate:
+    """Opens when every mailbox of the pull has read its contacts (or failed to)."""
+
+    def __init__(self, mailboxes: int) -> None:
+        self._left = mailboxes
+        self._open = asyncio.Event()
+        if mailboxes <= 0:
+            self._open.set()
+
+    def passed(self) -> None:
+        self._left -= 1
+        if self._left <= 0:
+            self._open.set()
+
+    async def wait(self) -> None:
+        await self._open.wait()
+
+
 class Puller:
     """Reads every stream of a mailbox into a queue of pages (lists of Changes)."""
 
@@ -200,20 +218,31 @@ class Puller:
         full: bool,
         window: Window,
         out: asyncio.Queue[Any],
+        *,
+        gate: ContactsGate,
     ) -> None:
-        streams = [
-            Stream(name=calendar_stream(mailbox), mailbox=mailbox, folder=None, window=window)
-        ]
-        tree = await folder_tree(self._session, mailbox, self._labels[mailbox], strict=False)
-        for problem in tree.problems:
-            await out.put([problem])
-        streams += [
-            Stream(name=contact_stream(mailbox, f), mailbox=mailbox, folder=f) for f in tree.folders
-        ]
-        await self._forget_gone_folders(mailbox, tree, cursors, out)
-        await gather_or_cancel(
-            *(self._pull_stream(s, cursors.get(s.name), full, out) for s in streams)
+        """Contacts first, the calendar after every mailbox's contacts (`gate`): a calendar
+        entry that names a person only in its subject is matched against names the index
+        already holds, so the contacts must be written before the entries are read."""
+        calendar = Stream(
+            name=calendar_stream(mailbox), mailbox=mailbox, folder=None, window=window
         )
+        try:
+            tree = await folder_tree(self._session, mailbox, self._labels[mailbox], strict=False)
+            for problem in tree.problems:
+                await out.put([problem])
+            contacts = [
+                Stream(name=contact_stream(mailbox, f), mailbox=mailbox, folder=f)
+                for f in tree.folders
+            ]
+            await self._forget_gone_folders(mailbox, tree, cursors, out)
+            await gather_or_cancel(
+                *(self._pull_stream(s, cursors.get(s.name), full, out) for s in contacts)
+            )
+        finally:
+            gate.passed()
+        await gate.wait()
+        await self._pull_stream(calendar, cursors.get(calendar.name), full, out)
 
     async def _forget_gone_folders(
         self,

@@ -64,7 +64,7 @@ from ._parse import (
     view_event,
 )
 from ._plan import EventPlan, plan_deleted, plan_event, series_explanation
-from ._pull import Puller, Window, folder_tree
+from ._pull import ContactsGate, Puller, Window, folder_tree
 from ._rectify import holds_either, wanted_patch
 from .settings import CAPABILITIES, MsGraphSettings
 
@@ -182,10 +182,11 @@ class MsGraphConnector:
         pull = _Pull(queue=asyncio.Queue(maxsize=QUEUE_PAGES))
 
         async def supervise() -> None:
+            gate = ContactsGate(len(self.settings.mailboxes))
             try:
                 await gather_or_cancel(
                     *(
-                        self._puller.mailbox(m, cursors, full, window, pull.queue)
+                        self._puller.mailbox(m, cursors, full, window, pull.queue, gate=gate)
                         for m in self.settings.mailboxes
                     )
                 )
