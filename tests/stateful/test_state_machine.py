@@ -150,6 +150,13 @@ class SyncAndErase(RuleBasedStateMachine):
         with contextlib.suppress(Killed):  # the task stays running with its lease (kill -9)
             Worker(self.app).run_until_idle(limit=limit)
 
+    @rule(limit=st.integers(min_value=1, max_value=4), who=st.sampled_from(range(len(PEOPLE))))
+    def signs_up_while_being_erased(self, limit: int, who: int) -> None:
+        """The daemon's worker and sync in one instant, the person signing up in between."""
+        self.work(limit)
+        self.systems["crm"].put(f"signup{who}", PEOPLE[who])
+        self.sync(full=False)
+
     @rule()
     def abandon_a_claimed_task(self) -> None:
         Worker(self.app).claim()  # the worker dies right after claiming
