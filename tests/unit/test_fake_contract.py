@@ -6,6 +6,7 @@ import pytest
 
 from syncaudit.testing import ContractSystem, FakeConnector, FakeSystem
 from syncaudit.testing.contract import ConnectorContract
+from syncaudit.testing.model import Crash, ModelIndex
 
 
 class TestFakeConnectorContract(ConnectorContract):
@@ -23,3 +24,19 @@ class TestFakeConnectorContract(ConnectorContract):
             remove_person=lambda: [system.delete(i) for i in ("1", "2")],
             add_person=lambda email, name: system.put("3", (email, name)),
         )
+
+
+def test_an_interrupted_incremental_pull_loses_no_removal() -> None:
+    """Found by the state machine: the fake yielded removals after every page of upserts, so a
+    pull stopped after its first page committed a cursor past removals it never reported."""
+    system = FakeSystem()
+    system.put("a", ("anna@example.fi", "Anna"))
+    system.put("b", ("bob@example.com", "Bob"))
+    fake = FakeConnector("fake", system, page_size=1)
+    index = ModelIndex().apply(fake.pull({}, full=True))
+    system.delete("a")
+    system.put("c", ("cleo@example.com", "Cleo"))
+    with pytest.raises(Crash):
+        index.apply(fake.pull(index.cursors), crash_after=1)
+    index.apply(fake.pull(index.cursors))
+    assert index.emails() == {"bob@example.com", "cleo@example.com"}

@@ -10,7 +10,7 @@ import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from syncaudit.clock import Clock
 from syncaudit.contract import (
@@ -37,6 +37,7 @@ from syncaudit.errors import TransientError
 from syncaudit.identity import Pseudonymizer, normalize_email
 from syncaudit.testing.model import Faults
 
+T = TypeVar("T")
 CONTRACT_KEY = b"contract-test-key-0123456789abcdef"
 
 
@@ -128,32 +129,37 @@ class FakeConnector:
         since = int(cursor.removeprefix("round:") or 0)
         if not cursor:
             yield RoundStart(stream=self.STREAM)
-        changed = sorted(
-            (i for i in self.system.items.values() if i.version > since), key=lambda i: i.version
-        )
+        # Upserts and (outside a round) removals in version order, so a checkpoint's cursor
+        # never passes a change not yet yielded.
+        changed: list[tuple[int, FakeItem | str]] = [
+            (i.version, i) for i in self.system.items.values() if i.version > since
+        ]
+        if not in_round:
+            changed += [(v, ext_id) for ext_id, v in self.system.removed.items() if v > since]
+        changed.sort(key=lambda pair: pair[0])
         top = self.system.version
         prefix = "round:" if in_round else ""
         for batch in _batched(changed, self.page_size):
-            for item in batch:
-                yield ItemUpsert(
-                    stream=self.STREAM,
-                    external_id=item.external_id,
-                    observations=tuple(
-                        Observation(kind=RecordKind.CONTACT, email=e, name=n)
-                        for e, n in item.people
-                    ),
-                    free_text=" ".join(n for _, n in item.people),
-                    legal_hold_until=date(2032, 12, 31) if self.legal_hold else None,
-                    legal_basis="Accounting Act 2:10" if self.legal_hold else None,
-                )
-            yield Checkpoint(stream=self.STREAM, cursor=f"{prefix}{batch[-1].version}")
+            for _, item in batch:
+                yield self._change(item)
+            yield Checkpoint(stream=self.STREAM, cursor=f"{prefix}{batch[-1][0]}")
             if self.system.fail_mid_pull:
                 raise self.system.fail_mid_pull.pop(0)
-        if not in_round:
-            for ext_id, version in sorted(self.system.removed.items()):
-                if version > since:
-                    yield ItemRemoved(stream=self.STREAM, external_id=ext_id)
         yield Checkpoint(stream=self.STREAM, cursor=str(top), round_complete=in_round)
+
+    def _change(self, item: FakeItem | str) -> Change:
+        if isinstance(item, str):
+            return ItemRemoved(stream=self.STREAM, external_id=item)
+        return ItemUpsert(
+            stream=self.STREAM,
+            external_id=item.external_id,
+            observations=tuple(
+                Observation(kind=RecordKind.CONTACT, email=e, name=n) for e, n in item.people
+            ),
+            free_text=" ".join(n for _, n in item.people),
+            legal_hold_until=date(2032, 12, 31) if self.legal_hold else None,
+            legal_basis="Accounting Act 2:10" if self.legal_hold else None,
+        )
 
     def _refs_for(self, target: ErasureTarget) -> list[RecordRef]:
         return [
@@ -226,7 +232,7 @@ def fake_capabilities(*, legal_hold: bool, manual: bool) -> frozenset[Capability
     return frozenset({Capability.PULL, way})
 
 
-def _batched(items: list[FakeItem], size: int) -> Iterator[list[FakeItem]]:
+def _batched(items: list[T], size: int) -> Iterator[list[T]]:
     it = iter(items)
     while batch := list(itertools.islice(it, size)):
         yield batch

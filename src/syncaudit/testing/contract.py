@@ -324,6 +324,28 @@ class ConnectorContract:
         self._faults(contract_system).fail(401, count=MANY)
         self._expect(AuthError, contract_system)
 
+    def test_check_with_rejected_credentials_is_an_auth_error(
+        self, contract_system: ContractSystem
+    ) -> None:
+        self._faults(contract_system).fail(401, count=MANY)
+        with pytest.raises(AuthError):
+            contract_system.connector.check()
+
+    def test_erase_with_rejected_credentials_erases_nothing(
+        self, contract_system: ContractSystem
+    ) -> None:
+        faults = self._faults(contract_system)
+        conn = contract_system.connector
+        if Capability.ERASE not in conn.capabilities:
+            pytest.skip("this connector does not erase through an API")
+        target = target_for(contract_system.present_email, [contract_system.present_name])
+        refs = conn.locate(target)
+        faults.fail(401, count=MANY)
+        with pytest.raises(AuthError):
+            conn.erase(refs[0], target)
+        faults.clear()
+        assert conn.locate(target) == refs
+
     def test_one_server_error_is_retried_in_place(self, contract_system: ContractSystem) -> None:
         self._faults(contract_system).fail(503, count=1)
         index = self._full(contract_system.connector)
