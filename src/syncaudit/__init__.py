@@ -23,7 +23,7 @@ Layers, lowest first. A module imports only from its own layer or a lower one, a
 reads this table and checks both. Names are module prefixes under `syncaudit`; the longest
 prefix wins (so `rights.settings`, read by config, is in layer 1 although rights/ is in 4).
 
-  L0  plugin API      contract errors clock identity retry regions sysdeps
+  L0  plugin API      contract settings_reader errors clock identity retry regions sysdeps
   L0  plugin API      hetu bookkeeping bookkeeping_notice mailbox
   L1  storage         config db models migrations registry audit _audit_range context logging
   L1  storage         rights.settings reports.settings requester.settings
