@@ -20,13 +20,12 @@ from __future__ import annotations
 import enum
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from syncaudit import audit
 from syncaudit.bookkeeping_notice import rectification_notice
 from syncaudit.context import Context
 from syncaudit.contract import (
@@ -41,12 +40,18 @@ from syncaudit.contract import (
     SupportsRectification,
 )
 from syncaudit.erasure.refs import merge
-from syncaudit.erasure.requests import SystemPlan, received_time, target_for
-from syncaudit.erasure.states import OPEN_REQUEST_STATES, Origin, RequestState, TaskState
+from syncaudit.erasure.requests import (
+    NewRequest,
+    SystemPlan,
+    received_time,
+    target_for,
+    write_request,
+)
+from syncaudit.erasure.states import OPEN_REQUEST_STATES, Origin
 from syncaudit.errors import ConnectorError, InvalidEmail, UsageError
 from syncaudit.identity import normalize_email
 from syncaudit.index import index_refs
-from syncaudit.models import ErasureRequest, ErasureTask
+from syncaudit.models import ErasureRequest
 
 KIND = "rectification"
 INVOICE_KINDS = frozenset(
@@ -182,7 +187,6 @@ def submit(
     while the request is open resumes it."""
     target = target_for(app, email)
     _check_new_address(app, target, correction)
-    now = app.clock.now()
     received = received_time(app, received_at)
     with app.db.session() as s, s.begin():
         existing = open_request_for(s, target.pseudonym)
@@ -194,51 +198,27 @@ def submit(
                     "rectify again.",
                 )
             return Submitted(request_id=existing.id, resumed=True)
-        request_id = new_request_id(now)
-        while s.get(ErasureRequest, request_id) is not None:
-            request_id = new_request_id(now)
         systems = [system.name for system in app.systems()]
-        s.add(
-            ErasureRequest(
-                id=request_id,
-                kind=KIND,
+        request_id = write_request(
+            app,
+            s,
+            NewRequest(
                 pseudonym=target.pseudonym,
                 email=target.email,
-                names=list(target.names),
+                names=target.names,
                 reason=reason,
                 origin=str(Origin.OPERATOR),
-                received_at=received,
-                deadline=received + timedelta(hours=app.settings.erasure.deadline_hours),
-                created_at=now,
-                state=RequestState.RECEIVED,
+                received=received,
+                tasks=dict.fromkeys(systems),
+                kind=KIND,
+                new_id=new_request_id,
                 changes={"name": correction.name, "email": correction.email},
-            )
-        )
-        for name in systems:
-            s.add(
-                ErasureTask(
-                    request_id=request_id,
-                    system=name,
-                    state=TaskState.PENDING,
-                    refs=None,
-                    outcomes=[],
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        s.flush()
-        audit.append(
-            s,
-            "request.received",
-            at=now,
-            subject=target.pseudonym,
-            request_id=request_id,
-            kind=KIND,
-            origin=str(Origin.OPERATOR),
-            systems=systems,
-            fields=changed_fields(correction),
-            new_subject=_new_pseudonym(app, correction),
-            received_at=received.isoformat(),
+                evidence={
+                    "kind": KIND,
+                    "fields": changed_fields(correction),
+                    "new_subject": _new_pseudonym(app, correction),
+                },
+            ),
         )
     return Submitted(request_id=request_id, resumed=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -116,7 +117,7 @@ def submit(
     """Store the request and one pending task per system; the worker plans and acts."""
     target = target_for(app, email, session)
     names = systems or [s.name for s in app.systems()]
-    request = _NewRequest(
+    request = NewRequest(
         pseudonym=target.pseudonym,
         email=target.email,
         names=target.names,
@@ -126,9 +127,9 @@ def submit(
         tasks=dict.fromkeys(names),
     )
     if session is not None:
-        return _write(app, session, request)
+        return write_request(app, session, request)
     with app.db.session() as s, s.begin():
-        return _write(app, s, request)
+        return write_request(app, s, request)
 
 
 def submit_found(
@@ -142,7 +143,7 @@ def submit_found(
 ) -> str:
     """A request that holds no address: the records to erase (per system) are already known, e.g.
     a tombstoned person met again by a sync. The worker erases and verifies exactly those."""
-    request = _NewRequest(
+    request = NewRequest(
         pseudonym=pseudonym,
         email=None,
         names=(),
@@ -151,11 +152,13 @@ def submit_found(
         received=app.clock.now(),
         tasks={system: found for system, found in refs.items()},
     )
-    return _write(app, session, request)
+    return write_request(app, session, request)
 
 
 @dataclass(frozen=True, kw_only=True)
-class _NewRequest:
+class NewRequest:
+    """A request on the erasure queue: erasure, or another kind its worker runs (rectification)."""
+
     pseudonym: str
     email: str | None
     names: tuple[str, ...]
@@ -163,18 +166,23 @@ class _NewRequest:
     origin: str
     received: datetime
     tasks: dict[str, list[RecordRef] | None]  # system -> refs known already (None: locate)
+    kind: str = "erasure"
+    new_id: Callable[[datetime], str] = new_request_id
+    changes: dict[str, str | None] | None = None  # a rectification's corrections
+    evidence: Mapping[str, Any] = field(default_factory=dict)  # more of `request.received`
 
 
-def _write(app: Context, s: Session, new: _NewRequest) -> str:
+def write_request(app: Context, s: Session, new: NewRequest) -> str:
+    """Store the request and one pending task per system, with its `request.received` entry."""
     now = app.clock.now()
     deadline = new.received + timedelta(hours=app.settings.erasure.deadline_hours)
-    request_id = new_request_id(now)
+    request_id = new.new_id(now)
     while s.get(ErasureRequest, request_id) is not None:  # 24 random bits a day: may repeat
-        request_id = new_request_id(now)
+        request_id = new.new_id(now)
     s.add(
         ErasureRequest(
             id=request_id,
-            kind="erasure",
+            kind=new.kind,
             pseudonym=new.pseudonym,
             email=new.email,
             names=list(new.names),
@@ -184,6 +192,7 @@ def _write(app: Context, s: Session, new: _NewRequest) -> str:
             deadline=deadline,
             created_at=now,
             state=RequestState.RECEIVED,
+            changes=new.changes,
         )
     )
     for name, refs in new.tasks.items():
@@ -209,6 +218,7 @@ def _write(app: Context, s: Session, new: _NewRequest) -> str:
         systems=list(new.tasks),
         received_at=new.received.isoformat(),
         deadline=deadline.isoformat(),
+        **new.evidence,
     )
     for name, refs in new.tasks.items():
         if refs is not None:  # known already: planned now, as the worker records its own plans
