@@ -18,6 +18,7 @@ import typer
 
 if TYPE_CHECKING:
     from syncaudit.app import App
+    from syncaudit.erasure.requests import SystemPlan
 
 
 class Options:
@@ -147,3 +148,40 @@ def print_request(view: dict[str, Any]) -> None:
         if t["state"] == "awaiting_manual" and t["instructions"]:
             typer.echo(f"      to do: {t['instructions']}")
             typer.echo(f"      then:  syncaudit erasure confirm {view['id']} {t['system']}")
+
+
+def plan_json(p: SystemPlan) -> dict[str, Any]:
+    """One system's dry run (erasure or rectification) for `--json`."""
+    return {
+        "system": p.system,
+        "error": p.error,
+        "manual": p.manual,
+        "actions": [
+            {
+                "action": str(a.action),
+                "kind": str(a.ref.kind),
+                "record": a.ref.label or a.ref.external_id,
+                "explanation": a.explanation,
+                "notifies": list(a.notifies),
+            }
+            for a in p.actions
+        ],
+    }
+
+
+def print_plan(plans: list[SystemPlan]) -> None:
+    """The dry run an operator reads before confirming."""
+    typer.echo("Plan:")
+    for p in plans:
+        if p.error:
+            typer.echo(f"  {p.system}: cannot look up now ({p.error}); the worker will retry")
+            continue
+        if not p.actions:
+            typer.echo(f"  {p.system}: nothing found")
+        for a in p.actions:
+            line = f"  {p.system}: {a.action} {a.ref.label or a.ref.external_id}"
+            if a.explanation:
+                line += f" — {a.explanation}"
+            typer.echo(line)
+            if a.notifies:
+                typer.echo(f"      notifies: {', '.join(a.notifies)}")

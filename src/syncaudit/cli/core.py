@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,8 @@ from syncaudit.cli._shared import (
     guarded,
     opened_app,
     parse_time,
+    plan_json,
+    print_plan,
     print_request,
     progress_printer,
     systems_summary,
@@ -165,10 +167,10 @@ def erase(
 
         plans = erasure.plan(application, email)
         if json_out and dry_run:
-            emit_json([_plan_json(p) for p in plans])
+            emit_json([plan_json(p) for p in plans])
             return
         if not json_out:
-            _print_plan(plans)
+            print_plan(plans)
         if dry_run:
             return
         if not yes:
@@ -188,41 +190,6 @@ def erase(
             emit_json(view)
         else:
             print_request(view)
-
-
-def _plan_json(p: Any) -> dict[str, Any]:
-    return {
-        "system": p.system,
-        "error": p.error,
-        "manual": p.manual,
-        "actions": [
-            {
-                "action": str(a.action),
-                "kind": str(a.ref.kind),
-                "record": a.ref.label or a.ref.external_id,
-                "explanation": a.explanation,
-                "notifies": list(a.notifies),
-            }
-            for a in p.actions
-        ],
-    }
-
-
-def _print_plan(plans: list[Any]) -> None:
-    typer.echo("Plan:")
-    for p in plans:
-        if p.error:
-            typer.echo(f"  {p.system}: cannot look up now ({p.error}); the worker will retry")
-            continue
-        if not p.actions:
-            typer.echo(f"  {p.system}: nothing found")
-        for a in p.actions:
-            line = f"  {p.system}: {a.action} {a.ref.label or a.ref.external_id}"
-            if a.explanation:
-                line += f" — {a.explanation}"
-            typer.echo(line)
-            if a.notifies:
-                typer.echo(f"      notifies: {', '.join(a.notifies)}")
 
 
 def _work(application: App, request_id: str) -> None:

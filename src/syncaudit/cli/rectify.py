@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
-from syncaudit.cli._shared import JsonOpt, emit_json, guarded, opened_app, parse_time, print_request
-
-if TYPE_CHECKING:
-    from syncaudit.erasure.requests import SystemPlan
+from syncaudit.cli._shared import (
+    JsonOpt,
+    emit_json,
+    guarded,
+    opened_app,
+    parse_time,
+    plan_json,
+    print_plan,
+    print_request,
+)
 
 app = typer.Typer()
 
@@ -43,10 +49,10 @@ def rectify(
         correction = rectification.correction_of(application, name, new_email)
         plans = rectification.plan(application, email, correction)
         if json_out and dry_run:
-            emit_json([_plan_json(p) for p in plans])
+            emit_json([plan_json(p) for p in plans])
             return
         if not json_out:
-            _print_plan(plans)
+            print_plan(plans)
         if dry_run:
             return
         if not yes:
@@ -74,35 +80,3 @@ def rectify(
             if submitted.resumed:
                 typer.echo(f"resumed the open request {submitted.request_id}")
             print_request(view)
-
-
-def _plan_json(p: SystemPlan) -> dict[str, Any]:
-    return {
-        "system": p.system,
-        "error": p.error,
-        "manual": p.manual,
-        "actions": [
-            {
-                "action": str(a.action),
-                "kind": str(a.ref.kind),
-                "record": a.ref.label or a.ref.external_id,
-                "explanation": a.explanation,
-            }
-            for a in p.actions
-        ],
-    }
-
-
-def _print_plan(plans: list[SystemPlan]) -> None:
-    typer.echo("Plan:")
-    for p in plans:
-        if p.error:
-            typer.echo(f"  {p.system}: cannot look up now ({p.error}); the worker will retry")
-            continue
-        if not p.actions:
-            typer.echo(f"  {p.system}: nothing found")
-        for a in p.actions:
-            line = f"  {p.system}: {a.action} {a.ref.label or a.ref.external_id}"
-            if a.explanation:
-                line += f" — {a.explanation}"
-            typer.echo(line)
