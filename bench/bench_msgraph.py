@@ -23,28 +23,24 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing
 import random
 import resource
 import sys
 import time
 import tracemalloc
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from multiprocessing.connection import Connection
 from typing import Any
 
 import httpx
-import structlog
 
+from bench.common import Remote, quiet
 from syncaudit.clock import SystemClock
 from syncaudit.contract import Change, Checkpoint, ErasureTarget, ItemRemoved, ItemUpsert
 from syncaudit.identity import Pseudonymizer, normalize_email
 from syncaudit_msgraph._requests import CONTACTS_PAGE, EVENTS_PAGE, LIST_PAGE
 from syncaudit_msgraph.connector import MsGraphConnector
 from syncaudit_msgraph.plugin import PLUGIN
-from syncaudit_msgraph.simulator import GraphSimulator
 
 MAILBOXES = ("coach@example.fi", "assistant@example.fi")
 Row = dict[str, Any]
@@ -56,56 +52,7 @@ def _row(
     return {"figure": figure, "value": value, "unit": unit, "goal": goal, "ok": ok}
 
 
-class _Remote:
-    """A GraphSimulator in a child process: `remote.method(...)` runs `sim.method(...)` there."""
-
-    def __init__(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._pipe, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child,), daemon=True)
-        self._process.start()
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            self._pipe.send((name, args, kwargs))
-            ok, value = self._pipe.recv()
-            if not ok:
-                raise RuntimeError(value)
-            return value
-
-        return call
-
-    def close(self) -> None:
-        self._pipe.send(("__stop__", (), {}))
-        self._process.join(timeout=10)
-
-
-def _serve(pipe: Connection) -> None:
-    _quiet()
-    with GraphSimulator() as sim:
-        while True:
-            name, args, kwargs = pipe.recv()
-            if name == "__stop__":
-                return
-            try:
-                value = (
-                    getattr(sim, args[0])
-                    if name == "attribute"
-                    else getattr(sim, name)(*args, **kwargs)
-                )
-                pipe.send((True, value))
-            except Exception as exc:  # reported to the parent
-                pipe.send((False, repr(exc)))
-
-
-def _quiet() -> None:
-    import logging
-
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-
-
-def _connector(sim: _Remote) -> MsGraphConnector:
+def _connector(sim: Remote) -> MsGraphConnector:
     settings = PLUGIN.parse_settings(
         sim.settings(list(MAILBOXES)),
         path="bench",
@@ -133,7 +80,7 @@ def _window() -> tuple[datetime, datetime]:
     return now - timedelta(days=2190), now + timedelta(days=366)
 
 
-def _minimum(sim: _Remote) -> tuple[int, int]:
+def _minimum(sim: Remote) -> tuple[int, int]:
     """(full sync, incremental sync with every stream's changes on one page) at max page size.
     The calendar's delta round holds single events, series masters, exceptions and one stub per
     occurrence: its pages are the API's minimum, whatever a client does."""
@@ -150,7 +97,7 @@ def _minimum(sim: _Remote) -> tuple[int, int]:
     return full, incremental
 
 
-def _bare_loop(sim: _Remote) -> int:
+def _bare_loop(sim: Remote) -> int:
     """The same pages with plain httpx: folder tree, contact delta per folder, calendar delta."""
     token = sim.issue_token()
     base = sim.attribute("graph_url")
@@ -197,7 +144,7 @@ def _bare_loop(sim: _Remote) -> int:
     return items
 
 
-def _change(sim: _Remote, fraction: float, seed: int) -> int:
+def _change(sim: Remote, fraction: float, seed: int) -> int:
     """Out-of-band edits to `fraction` of the items: half updated, a quarter added or deleted."""
     rng = random.Random(seed)
     total = 0
@@ -223,7 +170,7 @@ def _change(sim: _Remote, fraction: float, seed: int) -> int:
     return total
 
 
-def _erase_one(sim: _Remote, connector: MsGraphConnector, name: str, *, series: bool) -> int:
+def _erase_one(sim: Remote, connector: MsGraphConnector, name: str, *, series: bool) -> int:
     """Requests for one person's erasure (locate, preview, erase, verify) whose only calendar
     entry is a ten-year weekly series with a renamed session, or a single meeting."""
     upn = MAILBOXES[0]
@@ -259,9 +206,9 @@ def run(
     seed: int = 7,
     series: int = 40,
 ) -> list[Row]:
-    _quiet()
+    quiet()
     rows: list[Row] = []
-    sim = _Remote()
+    sim = Remote("syncaudit_msgraph.simulator:GraphSimulator")
     try:
         sim.populate(list(MAILBOXES), contacts=contacts, events=events, seed=seed, series=series)
         minimum, _ = _minimum(sim)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import multiprocessing
 import os
 import shutil
 import subprocess
@@ -25,62 +24,17 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from bench import bench_msgraph
 from bench.bench_core import _pg_schema
-from bench.common import Row, print_rows, row
+from bench.common import Remote, Row, print_rows, quiet, row
 
 KEY_ENV = "SYNCAUDIT_BENCH_KEY"
 MAILCHIMP_KEY_ENV = "SYNCAUDIT_BENCH_MAILCHIMP_KEY"
 RATIO_GOAL = 1.25
 RSS_GOAL_MIB = 150
-
-
-class Remote:
-    """A simulator in a child process: `remote.method(...)` runs `sim.method(...)` there."""
-
-    def __init__(self, kind: str) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._pipe, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child, kind), daemon=True)
-        self._process.start()
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            self._pipe.send((name, args, kwargs))
-            ok, value = self._pipe.recv()
-            if not ok:
-                raise RuntimeError(value)
-            return value
-
-        return call
-
-    def close(self) -> None:
-        self._pipe.send(("__stop__", (), {}))
-        self._process.join(timeout=10)
-
-
-def _serve(pipe: Connection, kind: str) -> None:
-    bench_msgraph._quiet()
-    from syncaudit_mailchimp.simulator import MailchimpSimulator
-
-    with MailchimpSimulator() as sim:
-        while True:
-            name, args, kwargs = pipe.recv()
-            if name == "__stop__":
-                return
-            try:
-                value = (
-                    getattr(sim, args[0])
-                    if name == "attribute"
-                    else getattr(sim, name)(*args, **kwargs)
-                )
-                pipe.send((True, value))
-            except Exception as exc:  # reported to the parent
-                pipe.send((False, repr(exc)))
 
 
 def _toml(value: Any) -> str:
@@ -161,7 +115,7 @@ def _mailchimp(
     from bench.bench_mailchimp import _minimum_full
 
     rows: list[Row] = []
-    sim = Remote("mailchimp")
+    sim = Remote("syncaudit_mailchimp.simulator:MailchimpSimulator")
     try:
         ids = sim.populate(members, audiences=2, archived=0.02)
         minimum = _minimum_full(sim, ids)  # type: ignore[arg-type]
@@ -258,10 +212,10 @@ def _graph(
 ) -> list[Row]:
     rows: list[Row] = []
     mailboxes = list(bench_msgraph.MAILBOXES)
-    sim = bench_msgraph._Remote()
+    sim = Remote("syncaudit_msgraph.simulator:GraphSimulator")
     try:
         sim.populate(mailboxes, contacts=contacts, events=events, seed=7, series=0)
-        minimum, _ = bench_msgraph._minimum(sim)  # type: ignore[arg-type]
+        minimum, _ = bench_msgraph._minimum(sim)
         table = sim.settings(mailboxes, name="outlook")
         env = {**env, "SIM_GRAPH_SECRET": sim.attribute("client_secret")}
 
@@ -276,7 +230,7 @@ def _graph(
                 made = len(sim.graph_requests())
                 best_sync, peak = min(best_sync, wall), max(peak, rss)
                 started = time.perf_counter()
-                records = bench_msgraph._bare_loop(sim)  # type: ignore[arg-type]
+                records = bench_msgraph._bare_loop(sim)
                 best_bare = min(best_bare, time.perf_counter() - started)
             ratio = best_sync / best_bare
             rows.extend(
@@ -303,8 +257,8 @@ def _graph(
                     ),
                 ]
             )
-            bench_msgraph._change(sim, 0.01, 11)  # type: ignore[arg-type]
-            _, floor = bench_msgraph._minimum(sim)  # type: ignore[arg-type]
+            bench_msgraph._change(sim, 0.01, 11)
+            _, floor = bench_msgraph._minimum(sim)
             sim.clear_log()
             _cli(config, env, "sync", "outlook")
             incremental = len(sim.graph_requests())
@@ -326,7 +280,7 @@ def _graph(
 
 
 def run(scale: float | None = None, repeat: int = 2, postgres: bool = True) -> list[Row]:
-    bench_msgraph._quiet()
+    quiet()
     if scale is None:
         scale = float(os.environ.get("BENCH_SYNC_SCALE", "1"))
     from syncaudit.identity import generate_key
