@@ -23,15 +23,15 @@ MAX_ROUNDS = 3
 
 
 class Steps(Protocol):
-    """The worker's writes a step uses (erasure.worker.Worker has them)."""
+    """The worker's writes a step uses (erasure.worker.Worker has them, public for this)."""
 
     app: Context
 
-    def _planned_refs(
+    def planned_refs(
         self, task_id: int, target: ErasureTarget, system: str, request_id: str
     ) -> list[RecordRef]: ...
 
-    def _record_outcome(
+    def record_outcome(
         self,
         task_id: int,
         record: dict[str, object],
@@ -40,7 +40,7 @@ class Steps(Protocol):
         target: ErasureTarget,
     ) -> None: ...
 
-    def _save_refs(
+    def save_refs(
         self,
         task_id: int,
         refs: list[RecordRef],
@@ -52,7 +52,7 @@ class Steps(Protocol):
         **data: object,
     ) -> None: ...
 
-    def _set_state(
+    def set_state(
         self,
         task_id: int,
         state: TaskState,
@@ -73,10 +73,10 @@ def step(  # noqa: PLR0917
     request_id: str,
 ) -> None:
     connector = worker.app.connector(system)
-    refs = worker._planned_refs(task_id, target, system, request_id)
+    refs = worker.planned_refs(task_id, target, system, request_id)
     mode = mode_of(connector)
     if mode is not Mode.RECTIFY or not isinstance(connector, SupportsRectification):
-        worker._set_state(
+        worker.set_state(
             task_id,
             TaskState.AWAITING_MANUAL,
             request_id,
@@ -100,13 +100,13 @@ def step(  # noqa: PLR0917
                     "external_id": outcome.moved_to.external_id,
                     "stream": outcome.moved_to.stream,
                 }
-            worker._record_outcome(task_id, record, request_id, system, target)
+            worker.record_outcome(task_id, record, request_id, system, target)
         remaining = connector.verify_rectification(target, correction, refs)
         if not remaining:
             break
         refs = merge(refs, remaining)
         again = {ref_key(r) for r in remaining}
-        worker._save_refs(
+        worker.save_refs(
             task_id,
             refs,
             request_id=request_id,
@@ -117,7 +117,7 @@ def step(  # noqa: PLR0917
         )
     else:
         raise TransientError(f"{system}: records still not corrected after {MAX_ROUNDS} rounds")
-    worker._set_state(task_id, TaskState.VERIFIED, request_id, system, "task.verified")
+    worker.set_state(task_id, TaskState.VERIFIED, request_id, system, "task.verified")
 
 
 def _recorded(app: Context, task_id: int) -> set[str]:

@@ -188,12 +188,12 @@ class Worker:
 
     def _step(self, task_id: int, target: ErasureTarget, system: str, request_id: str) -> None:
         connector = self.app.connector(system)
-        refs = self._planned_refs(task_id, target, system, request_id)
+        refs = self.planned_refs(task_id, target, system, request_id)
         again: set[str] = set()  # found again by verify: erase even if an outcome is recorded
         for _ in range(MAX_VERIFY_ROUNDS):
             manual = self._erase_each(task_id, target, refs, request_id, system, again=again)
             if manual:
-                self._set_state(
+                self.set_state(
                     task_id,
                     TaskState.AWAITING_MANUAL,
                     request_id,
@@ -209,7 +209,7 @@ class Worker:
                 break
             refs = merge(refs, remaining)
             again = {ref_key(r) for r in remaining}
-            self._save_refs(
+            self.save_refs(
                 task_id,
                 refs,
                 request_id=request_id,
@@ -222,9 +222,9 @@ class Worker:
             raise TransientError(
                 f"{system}: data still present after {MAX_VERIFY_ROUNDS} erase-and-verify rounds"
             )
-        self._set_state(task_id, TaskState.VERIFIED, request_id, system, "task.verified")
+        self.set_state(task_id, TaskState.VERIFIED, request_id, system, "task.verified")
 
-    def _planned_refs(
+    def planned_refs(
         self, task_id: int, target: ErasureTarget, system: str, request_id: str
     ) -> list[RecordRef]:
         with self.app.db.session() as s:
@@ -235,7 +235,7 @@ class Worker:
             known = index_refs(s, target.pseudonym, system)
         connector = self.app.connector(system)
         refs = merge(connector.locate(target), known)
-        self._save_refs(
+        self.save_refs(
             task_id,
             refs,
             request_id=request_id,
@@ -274,7 +274,7 @@ class Worker:
                 continue
             outcome = connector.erase(ref, target)
             record = outcome_to_json(outcome)
-            self._record_outcome(task_id, record, request_id, system, target)
+            self.record_outcome(task_id, record, request_id, system, target)
             if outcome.status is OutcomeStatus.AWAITING_MANUAL:
                 instructions.append(outcome.detail)
         return "\n".join(i for i in instructions if i)
@@ -288,7 +288,7 @@ class Worker:
             raise LeaseLost(task_id)
         return task
 
-    def _record_outcome(
+    def record_outcome(
         self,
         task_id: int,
         record: dict[str, object],
@@ -316,7 +316,7 @@ class Worker:
                 retained_until=record["retained_until"],
             )
 
-    def _save_refs(
+    def save_refs(
         self,
         task_id: int,
         refs: list[RecordRef],
@@ -348,7 +348,7 @@ class Worker:
                 **data,
             )
 
-    def _set_state(
+    def set_state(
         self,
         task_id: int,
         state: TaskState,
