@@ -167,7 +167,7 @@ class NewRequest:
     received: datetime
     tasks: dict[str, list[RecordRef] | None]  # system -> refs known already (None: locate)
     kind: str = "erasure"
-    new_id: Callable[[datetime], str] = new_request_id
+    new_id: Callable[[datetime], str] | None = None  # None: new_request_id (E-…)
     changes: dict[str, str | None] | None = None  # a rectification's corrections
     evidence: Mapping[str, Any] = field(default_factory=dict)  # more of `request.received`
 
@@ -176,9 +176,10 @@ def write_request(app: Context, s: Session, new: NewRequest) -> str:
     """Store the request and one pending task per system, with its `request.received` entry."""
     now = app.clock.now()
     deadline = new.received + timedelta(hours=app.settings.erasure.deadline_hours)
-    request_id = new.new_id(now)
+    draw = new.new_id or new_request_id
+    request_id = draw(now)
     while s.get(ErasureRequest, request_id) is not None:  # 24 random bits a day: may repeat
-        request_id = new.new_id(now)
+        request_id = draw(now)
     s.add(
         ErasureRequest(
             id=request_id,
