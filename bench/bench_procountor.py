@@ -6,9 +6,9 @@ Figures (asserts nothing about time):
 - requests of a full pull vs the API minimum at the maximum page size (one token; per listing
   every page, at least one, and one GET-by-ids per page);
 - full-pull time vs a bare requests.Session loop replaying the same requests against the same
-  simulator in the same run (best of `--repeat`), with the simulator in this process (as the
-  other benchmarks) and in a process of its own (where it does not share the GIL with the
-  client, so the bare loop is faster and the connector's own work shows fully); the
+  simulator in the same run (best of `--repeat`), with the simulator in a process of its own
+  (as Procountor is: the goal row) and, for reference, in this process (where it shares the
+  GIL with the client, so the reader's overlap with the server's time cannot show); the
   connector's pace is lifted for this (at its default of 5 requests a second the pull would
   take requests / 5 seconds, also shown);
 - requests of an incremental pull after `--change` of the invoices changed out of band.
@@ -213,18 +213,20 @@ def run(
             ratio <= 1.02,
         )
         speed = best_pull / best_bare
-        row(
-            "full pull time vs bare Session loop",
-            f"{best_pull:.2f} s / {best_bare:.2f} s = {speed:.2f}x",
-            "<= 1.25x",
-            speed <= 1.25,
-        )
         apart_pull, apart_bare = _apart(invoices, partners, repeat)
         row(
-            "  the same, simulator in its own process",
+            "full pull time vs bare Session loop (simulator in its own process)",
             f"{apart_pull:.2f} s / {apart_bare:.2f} s = {apart_pull / apart_bare:.2f}x",
             "<= 1.25x",
             apart_pull / apart_bare <= 1.25,
+        )
+        # No goal here: a simulator in this process serves every page with this interpreter's
+        # lock, so nothing the reader overlaps with Procountor's time can overlap here.
+        row(
+            "  the same, simulator in this process (shares the GIL)",
+            f"{best_pull:.2f} s / {best_bare:.2f} s = {speed:.2f}x",
+            "",
+            None,
         )
         row(
             "records/s (full pull, pace lifted)",

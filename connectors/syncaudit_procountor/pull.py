@@ -27,6 +27,9 @@ round, whose bookmark is at most this round's start minus the lag.
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -162,10 +165,9 @@ class LedgerReader:
         skip = {} if rnd.full else dict(base.recent)
         work = _Work(dict(rnd.seen), dict(rnd.latest), set(rnd.stale), bookmark, full=rnd.full)
         pages = 0
-        # One page is read ahead while the current one is handed on (and written by the core),
-        # so network and processing overlap; at most one request is in flight, as before.
-        ahead: Future[_Fetched] | None = None
-        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="procountor-read")
+        # A listing's pages are read ahead (`_Pages`) while the current one is handed on (and
+        # written by the core), so Procountor's time and ours overlap.
+        source: _Pages | None = None
         try:
             while rnd.phase <= len(self._listings):
                 if rnd.phase == len(self._listings):
@@ -174,20 +176,20 @@ class LedgerReader:
                         rnd = replace(rnd, phase=rnd.phase + 1, page=0, total=None)
                 else:
                     listing = self._listings[rnd.phase]
-                    if ahead is not None:
-                        fetched, ahead = ahead.result(), None
-                    else:
-                        fetched = self._fetch(listing, rnd.page, rnd.since, skip)
+                    if source is None:
+                        source = _Pages(self, listing, rnd, skip)
+                    fetched = source.next()
                     pages += 1
                     if pages > 3 * (fetched.total // self._page_size + 1) + 10:
                         raise TransientError(f"procountor {listing.name} kept changing while read")
                     nxt = advance(rnd.page, fetched.rows, fetched.total, rnd.total, self._page_size)
                     if nxt is None:
                         pages = 0
+                        source.close()
+                        source = None
                         rnd = replace(rnd, phase=rnd.phase + 1, page=0, total=None)
                     else:
                         rnd = replace(rnd, page=nxt, total=fetched.total)
-                        ahead = reader.submit(self._fetch, listing, nxt, rnd.since, skip)
                     yield from self._page(listing, fetched, work)
                     log.info(
                         "procountor.page",
@@ -201,7 +203,8 @@ class LedgerReader:
                 if rnd.phase <= len(self._listings):
                     yield Checkpoint(stream=STREAM, cursor=replace(base, round=rnd).dumps())
         finally:
-            reader.shutdown(wait=True, cancel_futures=True)
+            if source is not None:
+                source.close()
         final = LedgerCursor(
             bookmark=bookmark,
             reconciled=rnd.started if rnd.full else base.reconciled,
@@ -216,11 +219,11 @@ class LedgerReader:
         )
         yield Checkpoint(stream=STREAM, cursor=final.dumps(), round_complete=rnd.full)
 
-    def _fetch(
+    def _list(
         self, listing: Listing, page: int, since: datetime | None, skip: Mapping[str, str]
-    ) -> _Fetched:
-        """One page of a listing and the records it names, minus those unchanged since the
-        previous round (boundary de-duplication)."""
+    ) -> _Listed:
+        """One page of a listing: its ids minus those unchanged since the previous round
+        (boundary de-duplication)."""
         body = self._list_page(listing, page, since)
         rows = [r for r in body.get("results") or [] if isinstance(r, Mapping)]
         versions: dict[str, str] = {}
@@ -231,9 +234,19 @@ class LedgerReader:
             if version and skip.get(key_of(listing.kind, record_id)) == version:
                 continue  # yielded by the previous round, unchanged since (lag window)
             versions[str(record_id)] = version
-        records = self._details(listing.kind, list(versions)) if versions else []
         total = int((body.get("meta") or {}).get("totalCount") or 0)
-        return _Fetched(page=page, rows=len(rows), total=total, versions=versions, records=records)
+        return _Listed(page=page, rows=len(rows), total=total, versions=versions)
+
+    def _records(self, listing: Listing, listed: _Listed) -> _Fetched:
+        versions = listed.versions
+        records = self._details(listing.kind, list(versions)) if versions else []
+        return _Fetched(
+            page=listed.page,
+            rows=listed.rows,
+            total=listed.total,
+            versions=versions,
+            records=records,
+        )
 
     def _page(self, listing: Listing, fetched: _Fetched, work: _Work) -> Iterator[ItemUpsert]:
         for record in fetched.records:
@@ -265,6 +278,84 @@ class LedgerReader:
                     yield upsert
         work.stale.difference_update(batch)
         log.info("procountor.partners_refreshed", partners=len(batch))
+
+
+@dataclass(frozen=True)
+class _Listed:
+    page: int
+    rows: int  # results on the page, skipped ones included (for paging)
+    total: int  # totalCount
+    versions: Mapping[str, str]  # id -> listed version, of the records to fetch
+
+
+_Queued = tuple[_Listed, "Future[_Fetched]"] | BaseException | None
+
+
+class _Pages:
+    """The pages of one listing, read ahead: one thread lists page after page (the next page
+    by `advance`, as `_walk` computes it) and hands each page's ids to a second one, which
+    fetches their records; so a listing request and a records request overlap, and both
+    overlap the caller's work. At most `DEPTH` pages wait (flat memory); the pace still
+    counts every request. `close` stops both (a request under way is finished, not used)."""
+
+    DEPTH = 2
+
+    def __init__(
+        self, reader: LedgerReader, listing: Listing, rnd: Round, skip: Mapping[str, str]
+    ) -> None:
+        self._reader = reader
+        self._listing = listing
+        self._queue: queue.Queue[_Queued] = queue.Queue(maxsize=self.DEPTH)
+        self._stop = threading.Event()
+        self._records = ThreadPoolExecutor(max_workers=1, thread_name_prefix="procountor-read")
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(rnd.page, rnd.total, rnd.since, skip),
+            name="procountor-list",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def _run(
+        self, page: int, total: int | None, since: datetime | None, skip: Mapping[str, str]
+    ) -> None:
+        reader, listing = self._reader, self._listing
+        try:
+            at: int | None = page
+            while at is not None and not self._stop.is_set():
+                listed = reader._list(listing, at, since, skip)
+                fetched = self._records.submit(reader._records, listing, listed)
+                if not self._put((listed, fetched)):
+                    return
+                at = advance(at, listed.rows, listed.total, total, reader._page_size)
+                total = listed.total
+            self._put(None)
+        except BaseException as exc:  # raised in the caller's thread by `next`
+            self._put(exc)
+
+    def _put(self, item: _Queued) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def next(self) -> _Fetched:
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        if item is None:  # cannot happen: both sides page by `advance`
+            raise TransientError(f"procountor {self._listing.name}: the listing ended early")
+        return item[1].result()
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)
+        self._records.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ renewal of an expired token.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -88,8 +89,9 @@ class Transport:
         self._clock = clock
         self._pace = Pace(settings.max_requests_per_second, clock)
         self._timeout = (min(_CONNECT_TIMEOUT, settings.timeout_seconds), settings.timeout_seconds)
-        self._session = session or requests.Session()
+        self._session = session or _session_for(self._root)
         self._token: str | None = None
+        self._token_lock = threading.Lock()  # the pull reads with two threads
         self._expires: datetime | None = None
         self.requests_made = 0  # every HTTP request, token requests included
         self.token_requests = 0
@@ -99,12 +101,17 @@ class Transport:
 
     # -- the token ---------------------------------------------------------------------------
 
-    def _bearer(self) -> str:
-        now = self._clock.now()
-        if self._token is None or self._expires is None or now >= self._expires:
-            self._login()
-        assert self._token is not None
-        return self._token
+    def _bearer(self, rejected: str | None = None) -> str:
+        """The token to send; renewed when it is about to expire or was `rejected` (one
+        renewal however many of the reader's threads saw the 401)."""
+        with self._token_lock:
+            if rejected is not None and rejected == self._token:
+                self._token = None
+            now = self._clock.now()
+            if self._token is None or self._expires is None or now >= self._expires:
+                self._login()
+            assert self._token is not None
+            return self._token
 
     def _login(self) -> None:
         form = {
@@ -138,17 +145,17 @@ class Transport:
 
     def get(self, what: str, path: str, params: Mapping[str, str] | None = None) -> Any:
         """GET {root}{path}; the parsed JSON (a dict or a list)."""
-        response = self._authorised("GET", path, params, what)
+        token = self._bearer()
+        response = self._authorised("GET", path, params, what, token)
         if response.status_code == 401:
             log.info("procountor.token_rejected", what=what)
-            self._token = None
-            response = self._authorised("GET", path, params, what)
+            response = self._authorised("GET", path, params, what, self._bearer(rejected=token))
         return self._json(response, what)
 
     def _authorised(
-        self, method: str, path: str, params: Mapping[str, str] | None, what: str
+        self, method: str, path: str, params: Mapping[str, str] | None, what: str, token: str
     ) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self._bearer()}", "Accept": "application/json"}
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         return self._send(method, path, params=params, headers=headers, what=what)
 
     def _send(
@@ -189,6 +196,19 @@ class Transport:
             raise TransientError(
                 f"procountor {what}: HTTP {response.status_code} without a JSON body"
             ) from None
+
+
+def _session_for(root: str) -> requests.Session:
+    """A session that reads the environment's proxy and CA settings once, here, instead of on
+    every request (requests scans all of os.environ per request when `trust_env` is on: ~0.3 ms,
+    a tenth of a page's own work)."""
+    session = requests.Session()
+    session.proxies.update(requests.utils.get_environ_proxies(root))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
+    return session
 
 
 def _from_status(what: str, response: requests.Response, now: datetime) -> ConnectorError:
