@@ -27,9 +27,6 @@ round, whose bookmark is at most this round's start minus the lag.
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -38,6 +35,7 @@ from typing import Any
 
 import structlog
 
+from syncaudit.ahead import ReadAhead
 from syncaudit.contract import Change, Checkpoint, ItemUpsert, RoundStart
 from syncaudit.errors import TransientError
 from syncaudit_procountor.cursor import (
@@ -288,9 +286,6 @@ class _Listed:
     versions: Mapping[str, str]  # id -> listed version, of the records to fetch
 
 
-_Queued = tuple[_Listed, "Future[_Fetched]"] | BaseException | None
-
-
 class _Pages:
     """The pages of one listing, read ahead: one thread lists page after page (the next page
     by `advance`, as `_walk` computes it) and hands each page's ids to a second one, which
@@ -305,56 +300,30 @@ class _Pages:
     ) -> None:
         self._reader = reader
         self._listing = listing
-        self._queue: queue.Queue[_Queued] = queue.Queue(maxsize=self.DEPTH)
-        self._stop = threading.Event()
         self._records = ThreadPoolExecutor(max_workers=1, thread_name_prefix="procountor-read")
-        self._thread = threading.Thread(
-            target=self._run,
-            args=(rnd.page, rnd.total, rnd.since, skip),
-            name="procountor-list",
-            daemon=True,
-        )
-        self._thread.start()
+        listed = self._listed(rnd.page, rnd.total, rnd.since, skip)
+        self._ahead = ReadAhead(listed, depth=self.DEPTH, name="procountor-list").__enter__()
+        self._pages = iter(self._ahead)
 
-    def _run(
+    def _listed(
         self, page: int, total: int | None, since: datetime | None, skip: Mapping[str, str]
-    ) -> None:
+    ) -> Iterator[Future[_Fetched]]:
         reader, listing = self._reader, self._listing
-        try:
-            at: int | None = page
-            while at is not None and not self._stop.is_set():
-                listed = reader._list(listing, at, since, skip)
-                fetched = self._records.submit(reader._records, listing, listed)
-                if not self._put((listed, fetched)):
-                    return
-                at = advance(at, listed.rows, listed.total, total, reader._page_size)
-                total = listed.total
-            self._put(None)
-        except BaseException as exc:  # raised in the caller's thread by `next`
-            self._put(exc)
-
-    def _put(self, item: _Queued) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        at: int | None = page
+        while at is not None:
+            listed = reader._list(listing, at, since, skip)
+            yield self._records.submit(reader._records, listing, listed)
+            at = advance(at, listed.rows, listed.total, total, reader._page_size)
+            total = listed.total
 
     def next(self) -> _Fetched:
-        item = self._queue.get()
-        if isinstance(item, BaseException):
-            raise item
-        if item is None:  # cannot happen: both sides page by `advance`
-            raise TransientError(f"procountor {self._listing.name}: the listing ended early")
-        return item[1].result()
+        for fetched in self._pages:
+            return fetched.result()
+        # cannot happen: both sides page by `advance`
+        raise TransientError(f"procountor {self._listing.name}: the listing ended early")
 
     def close(self) -> None:
-        self._stop.set()
-        while self._thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                self._queue.get(timeout=0.05)
+        self._ahead.close()
         self._records.shutdown(wait=True, cancel_futures=True)
 
 

@@ -5,7 +5,8 @@ Where things are (a newcomer finds each by its folder name):
     contract.py errors.py clock.py   the plugin API: all that connectors/ may import from the
     identity.py retry.py regions.py  core (with sysdeps.py, the OS packages the product needs,
     hetu.py bookkeeping*.py          and the one HETU check and voucher retention rule;
-    mailbox.py                       capability MAILBOX: read a folder, send letters)
+    mailbox.py ahead.py              capability MAILBOX: read a folder, send letters; an
+                                     iterator read ahead in a thread)
     config.py db.py models.py        settings, storage, the evidence chain (audit.py), the
     migrations/ audit.py context.py  Context every area works on (context.py)
     index/ sync.py                   the subject index (writer, look-ups) and the sync runner
@@ -24,7 +25,7 @@ reads this table and checks both. Names are module prefixes under `syncaudit`; t
 prefix wins (so `rights.settings`, read by config, is in layer 1 although rights/ is in 4).
 
   L0  plugin API      contract settings_reader errors clock identity retry regions sysdeps
-  L0  plugin API      hetu bookkeeping bookkeeping_notice mailbox
+  L0  plugin API      hetu bookkeeping bookkeeping_notice mailbox ahead
   L1  storage         config db models migrations registry audit _audit_range context logging
   L1  storage         rights.settings reports.settings requester.settings
   L2  index and sync  index sync

@@ -12,19 +12,15 @@ removed.
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import TracebackType
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from syncaudit.ahead import ReadAhead
 from syncaudit.clock import Clock
 from syncaudit.contract import (
     Change,
@@ -49,16 +45,7 @@ AHEAD = 4  # batches the connector may run ahead of the writer: flat memory
 COALESCE_ITEMS = 5000  # waiting whole pages joined into one transaction up to this size
 
 
-class _Failed:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
-Batch = list[Change] | _Failed | None  # None: the pull is done
-STOP_WAIT = 5.0  # seconds a stopped pull may take to notice; it is a daemon thread after that
-
-
-class Prefetch:
+class Prefetch(ReadAhead[list[Change]]):
     """Runs a connector's pull in a thread, `AHEAD` batches ahead of the writer.
 
     A batch ends at a `Checkpoint` (or after FLUSH_ITEMS changes), so every batch handed out
@@ -69,76 +56,31 @@ class Prefetch:
     """
 
     def __init__(self, changes: Iterator[Change]) -> None:
-        self._changes = changes
-        self._queue: queue.Queue[Batch] = queue.Queue(maxsize=AHEAD)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sync-pull", daemon=True)
-
-    def __enter__(self) -> Prefetch:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        deadline = time.monotonic() + STOP_WAIT
-        while self._thread.is_alive() and time.monotonic() < deadline:
-            with contextlib.suppress(queue.Empty):  # unblock a producer waiting on a full queue
-                self._queue.get(timeout=0.05)
-
-    def _put(self, value: Batch) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(value, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self) -> None:
-        changes = self._changes
-        try:
-            batch: list[Change] = []
-            for change in changes:
-                batch.append(change)
-                if isinstance(change, Checkpoint) or len(batch) >= FLUSH_ITEMS:
-                    if not self._put(batch):
-                        return
-                    batch = []
-            if batch and not self._put(batch):
-                return
-            self._put(None)
-        except BaseException as exc:  # handed to the caller's thread
-            self._put(_Failed(exc))
-        finally:
-            close = getattr(changes, "close", None)
-            if close is not None:
-                close()
+        super().__init__(_batches(changes), depth=AHEAD, name="sync-pull")
 
     def __iter__(self) -> Iterator[list[Change]]:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            if isinstance(first, _Failed):
-                raise first.exc
-            batch = first
-            while len(batch) < COALESCE_ITEMS:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if not isinstance(more, list):
-                    yield batch
-                    if more is not None:
-                        raise more.exc
-                    return
+        for batch in super().__iter__():
+            while len(batch) < COALESCE_ITEMS and (more := self.ready()) is not None:
                 batch.extend(more)
             yield batch
+
+
+def _batches(changes: Iterator[Change]) -> Iterator[list[Change]]:
+    """Changes cut after every checkpoint (and every FLUSH_ITEMS), so a batch ends where the
+    runner may commit."""
+    try:
+        batch: list[Change] = []
+        for change in changes:
+            batch.append(change)
+            if isinstance(change, Checkpoint) or len(batch) >= FLUSH_ITEMS:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+    finally:
+        close = getattr(changes, "close", None)
+        if close is not None:
+            close()
 
 
 @dataclass

@@ -82,5 +82,4 @@ def test_leaving_early_stops_the_pull_and_closes_it(monkeypatch: pytest.MonkeyPa
         for _ in pages:
             break
     assert closed.wait(10)
-    prefetch._thread.join(10)
-    assert not prefetch._thread.is_alive()
+    assert prefetch.join(10)
