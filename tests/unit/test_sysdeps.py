@@ -46,7 +46,10 @@ def test_an_absent_required_package_fails_the_check() -> None:
     result = _check("check", missing="libpango-1.0-0 chromium")
     assert result.returncode == 1
     assert "libpango-1.0-0 (required for pdf" in result.stderr
-    assert "apt-get install -y --no-install-recommends libpango-1.0-0 chromium" in result.stderr
+    # the machine itself may lack another package too: it is named in the same command
+    command = result.stderr.split("Install: ", 1)[1].split()
+    assert command[:5] == ["sudo", "apt-get", "install", "-y", "--no-install-recommends"]
+    assert {"libpango-1.0-0", "chromium"} <= set(command[5:])
 
 
 def test_missing_lists_names_for_apt_get() -> None:
