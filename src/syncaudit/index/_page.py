@@ -53,6 +53,8 @@ class Page:
                     ident = cache[raw]
                 else:
                     normalized = try_normalize_email(raw)
+                    if normalized == raw:  # held for the run: one string, not two equal ones
+                        normalized = raw
                     ident = cache[raw] = (
                         None
                         if normalized is None
