@@ -316,6 +316,9 @@ class Puller:
                 now.masters |= present
                 now.pending = (now.pending | pointed) - now.masters
             next_link, delta_link = page.get("@odata.nextLink"), page.get("@odata.deltaLink")
+            # a decoded page is ~10 MiB of objects: let it go before waiting for room in the
+            # queue, so one page at a time is alive, not one per stream of every mailbox
+            del page, values
             if next_link:
                 if next_link in seen:
                     raise PermanentError(
