@@ -13,9 +13,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncaudit.errors import DatabaseError
+from syncaudit.lean import hidden
 
 log = structlog.get_logger("syncaudit.db")
 MIGRATIONS = Path(__file__).with_name("migrations")
+# The newest migration's revision (tests/unit/test_migrations.py holds it to alembic's head). A
+# database already there opens without alembic: ~10 MiB and ~0.1 s less for every command.
+HEAD_REVISION = "0007"
 
 
 def sqlite_path(url: URL) -> Path | None:
@@ -78,8 +82,9 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
 
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision`; an old database is upgraded in place, never recreated."""
-    from alembic import command
-    from alembic.config import Config
+    with hidden("pygments"):  # see syncaudit.lean
+        from alembic import command
+        from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -110,7 +115,7 @@ class Database:
     def __init__(self, url: str, *, migrate_on_open: bool = True) -> None:
         self.url = url
         self.engine = make_engine(url)
-        if migrate_on_open:
+        if migrate_on_open and current_revision(self.engine) != HEAD_REVISION:
             migrate(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 

@@ -89,7 +89,10 @@ def configure(*, fmt: str = "console", level: str = "info", stream: TextIO | Non
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer(sort_keys=True)
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+        # plain: rich's tracebacks print every frame's locals, and a local may be an address
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=out.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

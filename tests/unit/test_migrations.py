@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from syncaudit.db import Database, current_revision, make_engine, migrate
+from syncaudit.db import HEAD_REVISION, MIGRATIONS, Database, current_revision, make_engine, migrate
 
 
 def test_old_database_is_upgraded_in_place_not_recreated(db_url: str) -> None:
@@ -25,8 +30,29 @@ def test_old_database_is_upgraded_in_place_not_recreated(db_url: str) -> None:
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT email FROM subjects")).scalar() == "kept@example.fi"
         assert conn.execute(text("SELECT count(*) FROM erasure_requests")).scalar() == 0
-    assert current_revision(db.engine) == "0007"
+    assert current_revision(db.engine) == HEAD_REVISION
     db.dispose()
+
+
+def test_head_revision_is_the_newest_migration() -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_heads() == [HEAD_REVISION], (
+        "a migration was added: set syncaudit.db.HEAD_REVISION to its revision"
+    )
+
+
+def test_an_up_to_date_database_opens_without_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    Database(url).dispose()  # created and migrated
+    probe = (
+        "import sys; from syncaudit.db import Database; Database(sys.argv[1]).dispose();"
+        " print('alembic' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, url], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
 
 
 def test_sqlite_file_is_private_and_hardened(tmp_path) -> None:
