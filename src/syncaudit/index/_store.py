@@ -13,7 +13,7 @@ statements whatever its size, and the same few statements every page.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import Any
@@ -41,6 +41,7 @@ RECORD_COLUMNS = (
     *CONTENT,
 )
 EMPTY_JSON = "{}"
+FETCH_ROWS = 2000
 
 
 def _json(value: Mapping[str, Any] | None) -> str:
@@ -141,6 +142,18 @@ class Store:
     def subjects(self, pseudonyms: Sequence[str]) -> list[tuple[int, str, str | None]]:
         head = "SELECT id, pseudonym, display_name FROM subjects WHERE"
         return [(r[0], r[1], r[2]) for r in self.select_in(head, "pseudonym", pseudonyms)]
+
+    def subject_names(self) -> Iterator[tuple[int, str]]:
+        """(id, display name) of every named subject, a few thousand rows at a time (all of them
+        at once, as driver and SQLAlchemy rows, were ~7 MiB at the peak of a sync)."""
+        cursor = self.raw.cursor()
+        try:
+            cursor.execute("SELECT id, display_name FROM subjects WHERE display_name IS NOT NULL")
+            while rows := cursor.fetchmany(FETCH_ROWS):
+                for sid, name in rows:
+                    yield int(sid), str(name)
+        finally:
+            cursor.close()
 
     def existing(self, system: str, stream: str, ids: Sequence[str]) -> list[tuple[Any, ...]]:
         """(id, external_id, kind, subject_id, restricted, removed, *CONTENT in stored form)."""

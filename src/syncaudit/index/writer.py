@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from syncaudit.contract import ItemRemoved, ItemUpsert, RecordKind
@@ -25,7 +25,7 @@ from syncaudit.identity import Pseudonymizer
 from syncaudit.index._page import Page, Tally
 from syncaudit.index._store import Codec, Store
 from syncaudit.index.mentions import NameMatcher
-from syncaudit.models import Record, Subject
+from syncaudit.models import Record
 
 __all__ = ["IndexWriter", "ResurrectionHandler", "RoundOf", "SeenAgain", "Tally", "chunks"]
 
@@ -148,7 +148,7 @@ class IndexWriter:
         page = Page.of(items, self.pseudo, report, self._identities)
         page.tombstoned = store.tombstoned(sorted(page.emails))
         self._ensure_subjects(store, page, now)
-        desired, seen_again, activity = self._desired_rows(session, store.codec, items, page)
+        desired, seen_again, activity = self._desired_rows(store, items, page)
         report.items += len(items)
         report.records += self._write_records(session, store, desired, now, report, round_of)
         self._touch_subjects(store, activity)
@@ -164,10 +164,11 @@ class IndexWriter:
                 self.on_resurrection(session, seen_again, now)
 
     def _desired_rows(
-        self, session: Session, codec: Codec, items: list[ItemUpsert], page: Page
+        self, store: Store, items: list[ItemUpsert], page: Page
     ) -> tuple[
         dict[tuple[str, str], tuple[ItemUpsert, Rows]], list[SeenAgain], dict[int, datetime]
     ]:
+        codec = store.codec
         desired: Desired = {}
         seen_again: list[SeenAgain] = []
         activity: dict[int, datetime] = {}
@@ -207,7 +208,7 @@ class IndexWriter:
                     activity[sid] = when if prior is None else max(prior, when)
             if item.free_text:
                 present = {sid for _, sid in rows}
-                for sid in self._name_matcher(session).find(item.free_text) - present:
+                for sid in self._name_matcher(store).find(item.free_text) - present:
                     rows[(MENTION, sid)] = (None, "mentioned", None, json_of(None))
             desired[(item.stream, item.external_id)] = (item, rows)
         return desired, seen_again, activity
@@ -260,12 +261,9 @@ class IndexWriter:
             rows,
         )
 
-    def _name_matcher(self, session: Session) -> NameMatcher:
+    def _name_matcher(self, store: Store) -> NameMatcher:
         if self._matcher is None:
-            rows = session.execute(
-                select(Subject.id, Subject.display_name).where(Subject.display_name.is_not(None))
-            )
-            self._matcher = NameMatcher.of((sid, name) for sid, name in rows)
+            self._matcher = NameMatcher.of(store.subject_names())
         return self._matcher
 
     def _existing(
