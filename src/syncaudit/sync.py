@@ -41,8 +41,9 @@ log = structlog.get_logger("syncaudit.sync")
 FLUSH_ITEMS = (
     5000  # a batch ends here (without moving a cursor) when a connector checkpoints rarely
 )
-AHEAD = 4  # batches the connector may run ahead of the writer: flat memory
-COALESCE_ITEMS = 5000  # waiting whole pages joined into one transaction up to this size
+AHEAD = 2  # batches the connector may run ahead of the writer (a batch may be 1,000 events)
+COALESCE_ITEMS = 2000  # waiting pages joined into one transaction up to this size (5,000 cost
+# 5 MiB of peak memory and no time: 100,000 Mailchimp members synced as fast either way)
 
 
 class Prefetch(ReadAhead[list[Change]]):
