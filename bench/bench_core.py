@@ -91,7 +91,7 @@ def _pg_schema() -> str | None:
 
 
 def run(records: int = 200_000) -> list[Row]:
-    rows = [row("syncaudit --help wall time", help_time(), "< 0.3 s", None, "s")]
+    rows = [row("syncaudit --help wall time", round(help_time(), 3), "< 0.3 s", None, "s")]
     rows[0]["ok"] = rows[0]["value"] < 0.3
     with tempfile.TemporaryDirectory() as tmp:
         first, again = upsert_rate(f"sqlite:///{tmp}/bench.db", records)
