@@ -215,7 +215,7 @@ class SyncRunner:
                         problem=change.message,
                     )
             self.writer.upsert(session, upserts, now, report, self._round)
-        self.writer.note_written(len(changes))
+        self.writer.after_commit()
         if self.progress:
             self.progress(report.items)
 

@@ -249,3 +249,21 @@ def test_a_partial_upsert_changes_only_the_kinds_it_covers(db, pseudo, clock) ->
     script.append([ItemRemoved(stream="s", external_id="c1"), Checkpoint(stream="s", cursor="4")])
     _sync(db, conn, pseudo, clock)
     assert not any(ext == "c1" and not removed for ext, _, _, removed in _records(db))
+
+
+def test_statistics_are_refreshed_as_the_index_grows_not_on_a_resync(
+    db, pseudo, clock, monkeypatch
+) -> None:
+    from syncaudit.index import writer
+
+    refreshed: list[int] = []
+    monkeypatch.setattr(writer.IndexWriter, "_analyze", lambda self: refreshed.append(1))
+    monkeypatch.setattr(writer, "ANALYZE_FIRST", 50)
+    system = FakeSystem()
+    for n in range(120):
+        system.put(str(n), (f"p{n}@example.fi", f"Person {n}"))
+    _sync(db, FakeConnector("crm", system, page_size=20), pseudo, clock)
+    assert refreshed  # 120 new records: past the first threshold
+    refreshed.clear()
+    _sync(db, FakeConnector("crm", system, page_size=20), pseudo, clock, full=True)
+    assert refreshed == []  # the same 120 records again: nothing new for the planner

@@ -32,7 +32,7 @@ __all__ = ["IndexWriter", "ResurrectionHandler", "RoundOf", "SeenAgain", "Tally"
 log = structlog.get_logger("syncaudit.sync")
 CHUNK = 500  # bound on IN (...) lists built by callers
 IDENTITY_CACHE = 200_000  # raw addresses remembered across pages of one run
-ANALYZE_FIRST = 5_000  # PostgreSQL statistics refreshed after this many changes, then x4
+ANALYZE_FIRST = 5_000  # PostgreSQL statistics refreshed after this many new records, then x4
 MENTION = RecordKind.EVENT_MENTION.value
 
 
@@ -81,7 +81,7 @@ class IndexWriter:
         self._matcher: NameMatcher | None = None
         self._codec: Codec | None = None
         self._fresh: set[int] = set()  # subjects inserted by the page being written
-        self._written_since_analyze = 0
+        self._inserted_since_analyze = 0
         self._analyze_after = ANALYZE_FIRST
 
     def remove_unseen(self, session: Session, stream: str, round_id: int, now: datetime) -> int:
@@ -112,17 +112,18 @@ class IndexWriter:
         )
         return _rowcount(result)
 
-    def note_written(self, changes: int) -> None:
-        """Count changes; PostgreSQL statistics are refreshed as the index grows."""
-        self._written_since_analyze += changes
-        if self._written_since_analyze >= self._analyze_after:
+    def after_commit(self) -> None:
+        """PostgreSQL statistics are refreshed as the index grows: counted in records inserted,
+        not records seen, since a re-sync of unchanged records (which ran three ANALYZEs of
+        the whole index per 100,000) leaves the planner nothing new to learn."""
+        if self._inserted_since_analyze >= self._analyze_after:
             self._analyze()
 
     def _analyze(self) -> None:
         """PostgreSQL plans by statistics; a table that grew tenfold inside one sync has none
         yet and gets a plan that scans the whole stream per page. Refresh them as it grows."""
-        self._analyze_after = self._written_since_analyze * 4
-        self._written_since_analyze = 0
+        self._analyze_after = self._inserted_since_analyze * 4
+        self._inserted_since_analyze = 0
         if self.db.is_sqlite:
             return
         with self.db.engine.connect() as conn:
@@ -345,6 +346,7 @@ class IndexWriter:
                 else:  # a kind the partial item did not carry: kept, and seen in this round
                     seen.append(rid)
         store.insert_records(inserts)
+        self._inserted_since_analyze += len(inserts)
         store.rewrite_records(changed)
         mark = store.mark
         for round_id, ids in touched.items():
