@@ -17,7 +17,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -54,16 +53,6 @@ def event_locator(mailbox: str) -> dict[str, str]:
     return {"mailbox": mailbox, "folder": "calendar", "item": "event"}
 
 
-# One read-only mapping per mailbox (and folder), shared by every item: the index writer turns a
-# read-only mapping into JSON once and remembers it; a fresh dict per page was encoded again for
-# every record (json.dumps was 5 % of a Graph sync's CPU).
-_SHARED: dict[tuple[str, ...], Mapping[str, str]] = {}
-
-
-def _shared(key: tuple[str, ...], make: Mapping[str, str]) -> Mapping[str, str]:
-    return _SHARED.setdefault(key, MappingProxyType(dict(make)))
-
-
 # ---------------------------------------------------------------------------------------------
 # Pull
 
@@ -72,8 +61,8 @@ def contact_changes(stream: str, mailbox: str, folder: str, values: Sequence[Jso
     """One ItemUpsert per contact (one CONTACT observation per distinct address), or removal.
     Complete when the item carries both its addresses and its name."""
     out: list[Change] = []
-    locator = _shared(("contact", mailbox, folder), contact_locator(mailbox, folder))
-    details = _shared(("details", mailbox), {"mailbox": mailbox})
+    locator = contact_locator(mailbox, folder)
+    details = {"mailbox": mailbox}
     for item in values:
         item_id = str(item["id"])
         if "@removed" in item:
@@ -106,8 +95,8 @@ def event_changes(stream: str, mailbox: str, values: Sequence[Json]) -> list[Cha
     calendarView delta is reported to send) adds nothing; a whole occurrence speaks for its
     master once a page, without its slot's date."""
     out: list[Change] = []
-    locator = _shared(("event", mailbox), event_locator(mailbox))
-    details = _shared(("details", mailbox), {"mailbox": mailbox})
+    locator = event_locator(mailbox)
+    details = {"mailbox": mailbox}
     masters = {str(i["id"]) for i in values if i.get("type") == "seriesMaster"}
     for item in values:
         item_id = str(item["id"])
