@@ -302,7 +302,7 @@ class _Pages:
         self._listing = listing
         self._records = ThreadPoolExecutor(max_workers=1, thread_name_prefix="procountor-read")
         listed = self._listed(rnd.page, rnd.total, rnd.since, skip)
-        self._ahead = ReadAhead(listed, depth=self.DEPTH, name="procountor-list").__enter__()
+        self._ahead = ReadAhead(listed, depth=self.DEPTH, name="procountor-list").start()
         self._pages = iter(self._ahead)
 
     def _listed(
@@ -317,10 +317,10 @@ class _Pages:
             total = listed.total
 
     def next(self) -> _Fetched:
-        for fetched in self._pages:
-            return fetched.result()
-        # cannot happen: both sides page by `advance`
-        raise TransientError(f"procountor {self._listing.name}: the listing ended early")
+        fetched = next(self._pages, None)
+        if fetched is None:  # cannot happen: both sides page by `advance`
+            raise TransientError(f"procountor {self._listing.name}: the listing ended early")
+        return fetched.result()
 
     def close(self) -> None:
         self._ahead.close()

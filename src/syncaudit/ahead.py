@@ -34,9 +34,13 @@ class ReadAhead(Generic[T]):
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._held: _End | None = None  # the end, met by `ready` and kept for `__iter__`
 
-    def __enter__(self) -> Self:
+    def start(self) -> Self:
+        """Start reading ahead; `close` (or leaving a `with` block) stops it."""
         self._thread.start()
         return self
+
+    def __enter__(self) -> Self:
+        return self.start()
 
     def __exit__(
         self,

@@ -127,17 +127,15 @@ class Store:
         self, head: str, column: str, values: Sequence[Any], args: Sequence[Any] = ()
     ) -> list[tuple[Any, ...]]:
         """`head` ends in WHERE …; `args` are its parameters before the IN list."""
-        out: list[tuple[Any, ...]] = []
         if not values:
-            return out
+            return []
         clause, params = self._in(column, values)
         cursor = self.raw.cursor()
         try:
             cursor.execute(f"{head} {clause}", [*args, *params])
-            out.extend(cursor.fetchall())
+            return list(cursor.fetchall())
         finally:
             cursor.close()
-        return out
 
     def tombstoned(self, pseudonyms: Sequence[str]) -> set[str]:
         rows = self.select_in("SELECT pseudonym FROM tombstones WHERE", "pseudonym", pseudonyms)
