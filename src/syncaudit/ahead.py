@@ -95,6 +95,10 @@ class ReadAhead(Generic[T]):
                 return
             yield got
 
+    def waiting(self) -> bool:
+        """Whether an item is already waiting (the reader is behind the iterator)."""
+        return self._held is None and not self._queue.empty()
+
     def ready(self) -> T | None:
         """The next item if it is already waiting; None if none is (or the iterator ended:
         the end, or its error, then comes from `__iter__`)."""

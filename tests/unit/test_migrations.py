@@ -62,4 +62,19 @@ def test_sqlite_file_is_private_and_hardened(tmp_path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 16384
+    db.dispose()
+
+
+def test_an_index_made_with_small_pages_keeps_them_and_opens(tmp_path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")  # the file is written: 4 KiB pages from here on
+    con.close()
+    db = Database(f"sqlite:///{path}")
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM subjects").scalar() == 0
     db.dispose()
