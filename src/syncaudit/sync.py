@@ -4,10 +4,10 @@ The connector runs ahead in a thread (`Prefetch`: a bounded queue of pages, so t
 network and the database overlap and memory stays flat). Changes are taken up to a `Checkpoint`,
 together with whatever further whole pages are already waiting; they are applied set-wise by the
 index writer (`syncaudit.index.writer`) and committed in the same transaction as the stream's
-newest cursor (one transaction spans several batches while the writer is behind), so a crash resumes from the last committed checkpoint without losing or
-duplicating anything (every write is an idempotent upsert keyed by the item). The runner owns the
-rounds: a stream read from the start (`RoundStart`) whose round completes has its unseen records
-removed.
+newest cursor (one transaction spans several batches while the writer is behind), so a crash
+resumes from the last committed checkpoint without losing or duplicating anything (every write
+is an idempotent upsert keyed by the item). The runner owns the rounds: a stream read from the
+start (`RoundStart`) whose round completes has its unseen records removed.
 """
 
 from __future__ import annotations
