@@ -7,9 +7,18 @@ from pathlib import Path
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import Engine, inspect, text
 
-from syncaudit.db import HEAD_REVISION, MIGRATIONS, Database, current_revision, make_engine, migrate
+from syncaudit.db import (
+    HEAD_REVISION,
+    MIGRATIONS,
+    Database,
+    create_fresh,
+    current_revision,
+    make_engine,
+    migrate,
+)
+from syncaudit.models import Base
 
 
 def test_old_database_is_upgraded_in_place_not_recreated(db_url: str) -> None:
@@ -95,3 +104,58 @@ def test_postgresql_leaves_room_for_in_page_updates(db: Database) -> None:
             ).all()
         )
     assert options == {"records": "fillfactor=50", "subjects": "fillfactor=50"}
+
+
+def _schema(engine: Engine) -> dict[str, object]:
+    """What a database's tables are: columns, keys, indexes and, on PostgreSQL, storage."""
+    found: dict[str, object] = {}
+    with engine.connect() as conn:
+        inspector = inspect(conn)
+        for table in sorted(inspector.get_table_names()):
+            found[table] = {
+                "columns": [
+                    (c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)
+                ],
+                "primary key": inspector.get_pk_constraint(table)["constrained_columns"],
+                "foreign keys": sorted(
+                    (tuple(f["constrained_columns"]), f["referred_table"], str(f.get("options")))
+                    for f in inspector.get_foreign_keys(table)
+                ),
+                "indexes": sorted(
+                    (i["name"] or "", tuple(i["column_names"]), bool(i["unique"]))
+                    for i in inspector.get_indexes(table)
+                ),
+                "unique": sorted(
+                    (u["name"] or "", tuple(u["column_names"]))
+                    for u in inspector.get_unique_constraints(table)
+                ),
+            }
+        if conn.dialect.name == "postgresql":
+            found["storage"] = sorted(
+                conn.execute(
+                    text(
+                        "SELECT relname, array_to_string(reloptions, ',') FROM pg_class"
+                        " WHERE relnamespace = current_schema()::regnamespace"
+                        " AND reloptions IS NOT NULL"
+                    )
+                ).all()
+            )
+        found["revision"] = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return found
+
+
+def test_a_new_database_gets_the_schema_the_migrations_build(db_url: str) -> None:
+    """A new index is created in one step (no alembic): it must be what an old one upgraded
+    through every migration becomes, storage settings included."""
+    engine = make_engine(db_url)
+    try:
+        assert create_fresh(engine)
+        fresh = _schema(engine)
+        assert not create_fresh(engine)  # a database with tables is never created over
+        with engine.begin() as conn:
+            Base.metadata.drop_all(conn)
+            conn.exec_driver_sql("DROP TABLE alembic_version")
+        migrate(engine)
+        assert _schema(engine) == fresh
+    finally:
+        engine.dispose()
