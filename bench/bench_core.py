@@ -77,6 +77,42 @@ def upsert_rate(url: str, total: int) -> tuple[float, float]:
     return first, again
 
 
+def floor_rate(url: str, total: int) -> float:
+    """The same subjects and records written by the index writer's own statements (`Store`:
+    executemany on SQLite, COPY on PostgreSQL) in transactions of the runner's size, with every
+    value prepared beforehand: what the database alone costs, the floor under `upsert_rate`."""
+    from syncaudit.index._store import Store
+    from syncaudit.sync import COMMIT_ITEMS
+
+    db = Database(url)
+    pseudo = Pseudonymizer(b"b" * 32)
+    emails = [f"person{i}@example.fi" for i in range(total)]
+    pseudonyms = [pseudo.of_normalized(e) for e in emails]
+    with db.engine.connect() as conn:
+        stamp = Store(conn).codec.when(SystemClock().now())
+        started = time.perf_counter()
+        for first in range(0, total, COMMIT_ITEMS):
+            span = range(first, min(first + COMMIT_ITEMS, total))
+            with conn.begin():
+                store = Store(conn)
+                ids = store.insert_subjects(
+                    [
+                        (pseudonyms[i], emails[i], f"Person Number{i}", stamp, stamp, None)
+                        for i in span
+                    ]
+                )
+                store.insert_records(
+                    [
+                        (sid, "bench", "contacts", f"c{i}", "contact", stamp, stamp, 1,
+                         f"Person Number{i}", None, None, "{}", "{}", None, None)
+                        for (sid, _), i in zip(ids, span, strict=True)
+                    ]
+                )  # fmt: skip
+        rate = total / (time.perf_counter() - started)
+    db.dispose()
+    return rate
+
+
 def _pg_schema() -> str | None:
     try:
         import psycopg
@@ -105,11 +141,32 @@ def run(records: int = 200_000) -> list[Row]:
         )
     )
     rows.append(row("index re-sync (all updates), SQLite", round(again), "", None, "rec/s"))
+    with tempfile.TemporaryDirectory() as tmp:
+        floor = floor_rate(f"sqlite:///{tmp}/floor.db", records)
+    rows.append(
+        row(
+            "  floor: the same rows, prepared, by the writer's statements, SQLite",
+            round(floor),
+            "",
+            None,
+            "rec/s",
+        )
+    )
     url = _pg_schema()
     if url:
         first, again = upsert_rate(url, records)
         rows.append(row(f"index insert, PostgreSQL ({records:,})", round(first), "", None, "rec/s"))
         rows.append(row("index re-sync (all updates), PostgreSQL", round(again), "", None, "rec/s"))
+        floor = floor_rate(_pg_schema() or url, records)
+        rows.append(
+            row(
+                "  floor: the same rows, prepared, PostgreSQL (COPY)",
+                round(floor),
+                "",
+                None,
+                "rec/s",
+            )
+        )
     else:
         rows.append(row("index insert, PostgreSQL", "skipped: not reachable"))
     rows.append(row("peak memory (whole benchmark)", round(peak_rss_mb(), 1), "", None, "MB"))
