@@ -121,3 +121,15 @@ def test_the_one_regex_fast_path_agrees_with_every_rule(local: str, labels: list
 def test_fast_path_refuses_what_the_rules_refuse(raw: str) -> None:
     with pytest.raises(InvalidEmail):
         normalize_email(raw)
+
+
+def test_pseudonyms_are_hmac_sha256_of_the_normalised_address_for_any_key_length() -> None:
+    """The precomputed HMAC states give what the standard library's HMAC gives, for keys
+    shorter than, equal to and longer than SHA-256's 64-byte block."""
+    import hmac as std_hmac
+
+    for key in (b"k" * 32, bytes(range(64)), b"long key " * 20):
+        pseudo = Pseudonymizer(key)
+        for address in ("anna.virtanen@example.fi", "äiti@esimerkki.fi", "a@b.c" * 50):
+            expected = std_hmac.digest(key, address.encode("utf-8"), "sha256").hex()
+            assert pseudo.of_normalized(address) == expected
