@@ -42,11 +42,11 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     # Transactions are begun by SQLAlchemy (see _sqlite_begin_immediate), not by the driver.
     dbapi_conn.isolation_level = None  # type: ignore[attr-defined]
     cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
-    # page_size: set before the file's first write, so it takes on new indexes only (an old one
-    # keeps 4 KiB until a VACUUM outside WAL). A commit writes each page it touched, and the
-    # subjects' pseudonym index is touched at random: 16 KiB pages write a sync's 100,000 new
-    # people with a quarter of the writes (with the runner's longer transactions, raw inserts of
-    # subjects and records went from ~22k to ~47k rows/s here: docs/benchmarks.md).
+    # page_size: takes effect only before a file's first write, so only new index files get it
+    # (an old one keeps 4 KiB until a VACUUM outside WAL). A commit writes each page it touched,
+    # and the subjects' pseudonym index is touched at random: 16 KiB pages write a sync's
+    # 100,000 new people with a quarter of the writes (with the runner's longer transactions,
+    # raw inserts of subjects and records went from ~22k to ~47k rows/s: docs/benchmarks.md).
     # secure_delete: erased rows are overwritten with zeros, not left in free pages.
     for pragma in (
         "page_size=16384",
