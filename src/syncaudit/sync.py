@@ -197,10 +197,22 @@ class SyncRunner:
         are keyed by a pseudonym, so each commit of 2,000 new people rewrote ~1,600 pages of
         that index alone. A transaction ends as soon as nothing is waiting (the writer has
         caught up, so committing costs no time), or after COMMIT_ITEMS changes or
-        COMMIT_SECONDS; every batch ends on a boundary where committing is safe."""
+        COMMIT_SECONDS; every batch ends on a boundary where committing is safe, so when the
+        pull fails what was applied is committed (as it was with a commit per batch), and when
+        applying fails the open span is rolled back."""
         session: Session | None = None
+        began, written = self.clock.now(), 0
+        batches = iter(pages)
         try:
-            for batch in pages:
+            while True:
+                try:
+                    batch = next(batches)
+                except StopIteration:
+                    break
+                except BaseException:  # the pull failed or was stopped: what was applied
+                    self._commit(session)  # ends on safe boundaries, so it is kept
+                    session = None
+                    raise
                 now = self.clock.now()
                 if session is None:
                     session = self.db.session()
@@ -210,22 +222,26 @@ class SyncRunner:
                 written += len(batch)
                 if (
                     written >= COMMIT_ITEMS
-                    or (now - began).total_seconds() >= COMMIT_SECONDS
+                    or (self.clock.now() - began).total_seconds() >= COMMIT_SECONDS
                     or not pages.waiting()
                 ):
-                    session.commit()
-                    session.close()
+                    self._commit(session)
                     session = None
-                    self.writer.after_commit()
                 if self.progress:
                     self.progress(report.items)
-            if session is not None:
-                session.commit()
-                self.writer.after_commit()
+            self._commit(session)
+            session = None
         finally:
-            if session is not None:  # committed above, or the pull failed: nothing half-written
+            if session is not None:  # applying a batch failed: nothing half-written is kept
                 session.rollback()
                 session.close()
+
+    def _commit(self, session: Session | None) -> None:
+        """Commit and close the open transaction, if any."""
+        if session is not None:
+            session.commit()
+            session.close()
+            self.writer.after_commit()
 
     def _apply(
         self, session: Session, changes: list[Change], now: datetime, report: SyncReport

@@ -101,9 +101,11 @@ def test_a_long_transaction_ends_after_commit_seconds(
     assert _cursor(db) == "end"
 
 
-def test_a_failing_pull_keeps_what_was_committed_and_nothing_after(
+def test_a_failing_pull_keeps_every_batch_already_applied(
     db: Database, pseudo: Pseudonymizer, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every applied batch ends on a boundary where committing is safe: the open transaction is
+    committed, not thrown away, when the network fails, as a commit per batch would have."""
     monkeypatch.setattr(sync, "COALESCE_ITEMS", 1)
     monkeypatch.setattr(sync, "COMMIT_ITEMS", 30)
     monkeypatch.setattr(sync.Prefetch, "waiting", lambda self: True)
@@ -114,7 +116,32 @@ def test_a_failing_pull_keeps_what_was_committed_and_nothing_after(
 
     with pytest.raises(RuntimeError):
         run_sync(db, Paged(10, 10, fail_at), pseudonymizer=pseudo, clock=clock)
-    # committed after pages 0-2 (33 changes incl. the round start); pages 3-4 were rolled back
+    assert _cursor(db) == "4"
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Record)) == 50
+
+
+def test_a_batch_that_fails_to_apply_rolls_back_the_open_span_only(
+    db: Database, pseudo: Pseudonymizer, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sync, "COALESCE_ITEMS", 1)
+    monkeypatch.setattr(sync, "COMMIT_ITEMS", 30)
+    monkeypatch.setattr(sync.Prefetch, "waiting", lambda self: True)
+    upsert = sync.IndexWriter.upsert
+    pages: list[int] = []
+
+    def failing(self, session, items, *args):  # type: ignore[no-untyped-def]
+        if items:
+            pages.append(1)
+            if len(pages) == 6:
+                raise RuntimeError("the disk is full")
+        return upsert(self, session, items, *args)
+
+    monkeypatch.setattr(sync.IndexWriter, "upsert", failing)
+    with pytest.raises(RuntimeError):
+        run_sync(db, Paged(10, 10, None), pseudonymizer=pseudo, clock=clock)
+    # committed after pages 0-2 (33 changes with the round's start); pages 3-4 and the failing
+    # page 5 were one open span, rolled back whole
     assert _cursor(db) == "2"
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Record)) == 30
