@@ -107,10 +107,10 @@ class Pseudonymizer:
     def __init__(self, key: bytes) -> None:
         if len(key) < MIN_KEY_BYTES:
             raise ConfigError([f"identity key must be at least {MIN_KEY_BYTES} bytes"])
-        self._key = key
         # HMAC's two keyed SHA-256 states, computed once (RFC 2104): a pseudonym then costs two
         # copies and two short updates, ~0.6 of hmac.digest's time, which keys SHA-256 afresh
-        # for every address of a sync. tests/unit/test_identity.py holds it to hmac.digest.
+        # for every address of a sync. tests/unit/test_identity.py holds it to hmac.digest. The key
+        # itself is not kept.
         block = key if len(key) <= SHA256_BLOCK else hashlib.sha256(key).digest()
         block = block.ljust(SHA256_BLOCK, b"\0")
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
