@@ -116,6 +116,7 @@ def current_revision(engine: Engine) -> str | None:
 
 
 # Storage settings the migrations give tables beyond what the models say (0007, 0008).
+FRESH_LOCK = 7412506  # PostgreSQL advisory lock key held while a new database is created
 POSTGRES_STORAGE = (
     "ALTER TABLE records SET (fillfactor = 50)",
     "ALTER TABLE subjects SET (fillfactor = 50)",
@@ -127,12 +128,12 @@ def create_fresh(engine: Engine) -> bool:
     same tables as every migration run in turn (tests/unit/test_migrations.py compares them),
     without loading alembic and replaying them (~0.4 s of a first command). False, and nothing
     done, when the database holds any table: those are upgraded by `migrate`."""
-    from syncaudit.models import Base
+    from syncaudit.models import Base  # only a new database needs the metadata here
 
     with engine.begin() as conn:
         postgres = conn.dialect.name == "postgresql"
         if postgres:  # two processes opening one new database: the second waits, then sees it
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7412506)")
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({FRESH_LOCK})")
         if inspect(conn).get_table_names():
             return False
         Base.metadata.create_all(conn)
